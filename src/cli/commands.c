@@ -1,0 +1,18 @@
+#include "cli/cmd.h"
+
+#include <stddef.h>
+
+#include "util/banned.h"
+
+extern const struct cmd_entry cmd_convert;
+
+const struct cmd_entry *const cmd_table[] = {
+	&cmd_convert,
+	NULL,
+};
+
+void
+cmd_usage(const struct cmd_entry *cmd, FILE *f)
+{
+	fprintf(f, "usage: pinbridge %s %s\n", cmd->name, cmd->usage);
+}

@@ -1,0 +1,45 @@
+/*
+ * json.h: the guard in front of cJSON, and cJSON's arena allocator.
+ *
+ * json_precheck() walks raw bytes once, without allocating, and rejects
+ * input nested deeper than PB_MAX_JSON_DEPTH or holding a string longer
+ * than PB_MAX_STRING_BYTES, so the parser never builds a tree we would
+ * refuse anyway.
+ *
+ * cJSON's allocator hooks are process-wide. json_use_arena() points them,
+ * for the calling thread only, at an arena: parse, read, drop the tree with
+ * arena_reset(). Never cJSON_Delete() a tree built inside an arena scope;
+ * never carry a tree out of it.
+ */
+#ifndef PB_JSON_H
+#define PB_JSON_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+struct arena;
+
+enum json_check {
+	JSON_OK = 0,
+	JSON_TOO_DEEP,
+	JSON_STRING_TOO_LONG,
+};
+
+enum json_check json_precheck(const char *s, size_t len);
+
+/* Installs the hooks once per process (idempotent, thread-safe). */
+void json_init(void);
+/* Routes this thread's cJSON allocations to `a` (NULL: back to malloc). */
+void json_use_arena(struct arena *a);
+
+/*
+ * Parses len bytes (need not be NUL-terminated). Returns NULL on a syntax
+ * error and stores the byte offset of the error in *err_off.
+ */
+cJSON *json_parse(const char *s, size_t len, size_t *err_off);
+
+/* Convenience readers: NULL / default when the key is absent or mistyped. */
+const char *json_get_str(const cJSON *obj, const char *key);
+
+#endif
