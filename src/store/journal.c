@@ -1,0 +1,277 @@
+/*
+ * journal.c: the group-commit thread in front of the store.
+ *
+ * Submitters append a group to a FIFO under one mutex and signal the
+ * committer. The committer takes whole groups up to max_batch records,
+ * appends them in one transaction, and completes them. While it waits for
+ * fsync, new groups pile up and ride the next commit, so the batch size
+ * follows the load with no timer and no sleep.
+ */
+#include "store/journal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define DEFAULT_MAX_BATCH	10000
+#define DEFAULT_MAX_QUEUED	100000
+
+struct group {
+	struct group *next;
+	struct store_record *recs;	/* borrowed from the submitter */
+	size_t n;
+	journal_done_fn cb;
+	void *arg;
+};
+
+struct journal {
+	struct store *st;		/* owned; used by the committer only */
+	size_t max_batch;
+	size_t max_queued;
+	pthread_t thread;
+
+	pthread_mutex_t mu;		/* guards everything below */
+	pthread_cond_t work;		/* queue became non-empty or closing */
+	struct group *head, *tail;	/* FIFO of waiting groups */
+	size_t queued;			/* records in the FIFO */
+	int closing;
+	int fail_count;			/* journal_fail_commits() */
+	int fail_rc;
+	struct journal_stats stats;
+};
+
+/* Takes whole groups, at least one, up to max_batch records. */
+static struct group *
+take_batch(struct journal *j, size_t *nrecs)
+{
+	struct group *first = j->head, *last = NULL, *g = j->head;
+	size_t total = 0;
+
+	while (g && (total == 0 || total + g->n <= j->max_batch)) {
+		total += g->n;
+		last = g;
+		g = g->next;
+	}
+	if (!last)
+		return NULL;
+	j->head = last->next;
+	if (!j->head)
+		j->tail = NULL;
+	last->next = NULL;
+	j->queued -= total;
+	*nrecs = total;
+	return first;
+}
+
+static void *
+committer(void *arg)
+{
+	struct journal *j = arg;
+	struct store_span *spans = NULL;
+	size_t spans_cap = 0;
+
+	for (;;) {
+		struct group *batch, *g, *next;
+		size_t nrecs = 0, ngroups = 0;
+		int rc;
+
+		pthread_mutex_lock(&j->mu);
+		while (!j->head && !j->closing)
+			pthread_cond_wait(&j->work, &j->mu);
+		batch = take_batch(j, &nrecs);
+		if (!batch) {		/* closing and drained */
+			pthread_mutex_unlock(&j->mu);
+			break;
+		}
+		if (j->fail_count > 0) {
+			j->fail_count--;
+			j->st->fail_commits = 1;
+			j->st->fail_rc = j->fail_rc;
+		}
+		pthread_mutex_unlock(&j->mu);
+
+		for (g = batch; g; g = g->next)
+			ngroups++;
+		if (ngroups > spans_cap) {
+			spans_cap = ngroups * 2;
+			spans = xrealloc(spans, spans_cap * sizeof(*spans));
+		}
+		ngroups = 0;
+		for (g = batch; g; g = g->next) {
+			spans[ngroups].recs = g->recs;
+			spans[ngroups++].n = g->n;
+		}
+		rc = store_append_spans(j->st, spans, ngroups);
+		j->st->fail_commits = 0;
+		if (rc)
+			log_warn("journal: commit of %zu records failed: %s",
+				 nrecs, store_strerror(rc));
+
+		pthread_mutex_lock(&j->mu);
+		if (rc) {
+			j->stats.failures++;
+		} else {
+			j->stats.commits++;
+			j->stats.records += nrecs;
+		}
+		pthread_mutex_unlock(&j->mu);
+
+		for (g = batch; g; g = next) {
+			next = g->next;
+			g->cb(g->arg, rc);
+			free(g);
+		}
+	}
+	free(spans);
+	return NULL;
+}
+
+int
+journal_start(struct store *st, const struct journal_config *cfg,
+	      struct journal **out)
+{
+	struct journal *j = xcalloc(1, sizeof(*j));
+	int rc;
+
+	*out = NULL;
+	j->st = st;
+	j->max_batch = cfg && cfg->max_batch ? cfg->max_batch
+					     : DEFAULT_MAX_BATCH;
+	j->max_queued = cfg && cfg->max_queued ? cfg->max_queued
+					       : DEFAULT_MAX_QUEUED;
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->work, NULL);
+	rc = pthread_create(&j->thread, NULL, committer, j);
+	if (rc) {
+		log_error("journal: cannot start committer thread: %s",
+			  strerror(rc));
+		pthread_cond_destroy(&j->work);
+		pthread_mutex_destroy(&j->mu);
+		free(j);
+		store_close(st);
+		return STORE_EIO;
+	}
+	*out = j;
+	return 0;
+}
+
+void
+journal_close(struct journal *j)
+{
+	if (!j)
+		return;
+	pthread_mutex_lock(&j->mu);
+	j->closing = 1;
+	pthread_cond_signal(&j->work);
+	pthread_mutex_unlock(&j->mu);
+	pthread_join(j->thread, NULL);
+	pthread_cond_destroy(&j->work);
+	pthread_mutex_destroy(&j->mu);
+	store_close(j->st);
+	free(j);
+}
+
+int
+journal_submit(struct journal *j, struct store_record *recs, size_t n,
+	       journal_done_fn cb, void *arg)
+{
+	struct group *g;
+	int rc = 0;
+
+	if (!n || !cb)
+		return STORE_EINVAL;
+	/* Checked here so one bad group cannot fail everyone's commit. */
+	for (size_t i = 0; i < n; i++)
+		if ((rc = store_record_check(&recs[i])) != 0)
+			return rc;
+	g = xmalloc(sizeof(*g));
+	g->next = NULL;
+	g->recs = recs;
+	g->n = n;
+	g->cb = cb;
+	g->arg = arg;
+
+	pthread_mutex_lock(&j->mu);
+	if (j->closing)
+		rc = STORE_ECLOSED;
+	else if (j->queued && j->queued + n > j->max_queued)
+		rc = STORE_EBUSY;	/* an oversize group alone is allowed */
+	if (!rc) {
+		if (j->tail)
+			j->tail->next = g;
+		else
+			j->head = g;
+		j->tail = g;
+		j->queued += n;
+		pthread_cond_signal(&j->work);
+	}
+	pthread_mutex_unlock(&j->mu);
+	if (rc)
+		free(g);
+	return rc;
+}
+
+struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	int rc;
+};
+
+static void
+wake_waiter(void *arg, int status)
+{
+	struct waiter *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->rc = status;
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int
+journal_append_wait(struct journal *j, struct store_record *recs, size_t n)
+{
+	struct waiter w;
+	int rc;
+
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	w.done = 0;
+	w.rc = 0;
+	rc = journal_submit(j, recs, n, wake_waiter, &w);
+	if (!rc) {
+		pthread_mutex_lock(&w.mu);
+		while (!w.done)
+			pthread_cond_wait(&w.cv, &w.mu);
+		pthread_mutex_unlock(&w.mu);
+		rc = w.rc;
+	}
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	return rc;
+}
+
+void
+journal_fail_commits(struct journal *j, int count, int rc)
+{
+	pthread_mutex_lock(&j->mu);
+	j->fail_count = count;
+	j->fail_rc = rc;
+	pthread_mutex_unlock(&j->mu);
+}
+
+void
+journal_get_stats(struct journal *j, struct journal_stats *out)
+{
+	pthread_mutex_lock(&j->mu);
+	*out = j->stats;
+	out->queued = j->queued;
+	pthread_mutex_unlock(&j->mu);
+}

@@ -1,0 +1,1178 @@
+/*
+ * sqlite.c: the embedded store backend (SQLite, WAL, synchronous=FULL).
+ *
+ * One struct sq per connection and thread. Statements are prepared once
+ * per connection and kept. Per-account counters live in `accounts` and
+ * change in the same transaction as the rows they count, so health and
+ * metrics never scan `events`. Opening runs PRAGMAs and a version check
+ * only: its cost does not grow with the backlog.
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <sqlite3.h>
+
+#include "store/store_int.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define SCHEMA_VERSION		1
+#define PRUNE_STEP		5000	/* rows deleted per transaction */
+#define MAX_ERROR_BYTES		512
+/* SQLite clamps this to its compiled-in maximum, i.e. "no cap". */
+#define NO_PAGE_CAP		4294967294LL
+
+enum row_state { ST_PENDING = 0, ST_DONE = 1, ST_DEAD = 2 };
+
+/*
+ * Schema v1. `due_ms` folds not_before, the next retry time and the lease
+ * into one column: a claim moves due_ms to lease_until, so the claim query
+ * is one range scan of ev_due that never steps over leased rows, and a
+ * lease that runs out makes its row due again with no sweeper. Partial
+ * indexes keep each index to the rows of the state that needs it; the
+ * literal `state=0` etc. in queries lets the planner use them.
+ */
+static const char schema_v1[] =
+	"CREATE TABLE accounts("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" pending INTEGER NOT NULL DEFAULT 0,"
+	" done INTEGER NOT NULL DEFAULT 0,"
+	" dead INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE events("
+	" id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL,"
+	" state INTEGER NOT NULL,"
+	" legs INTEGER NOT NULL,"
+	" due_ms INTEGER NOT NULL,"
+	" lease_until INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" event_time INTEGER NOT NULL,"
+	" received_at INTEGER NOT NULL,"
+	" done_at INTEGER,"
+	" event_id TEXT NOT NULL,"
+	" event_name TEXT NOT NULL,"
+	" order_id TEXT,"
+	" lease_owner TEXT,"
+	" reason TEXT,"
+	" message TEXT,"
+	" payload TEXT NOT NULL);"
+	"CREATE UNIQUE INDEX ev_key ON events(account_id, event_id);"
+	"CREATE INDEX ev_due ON events(account_id, due_ms) WHERE state=0;"
+	"CREATE INDEX ev_age ON events(account_id, event_time) WHERE state=0;"
+	"CREATE INDEX ev_lease ON events(account_id, lease_until)"
+	" WHERE lease_until>0;"
+	"CREATE INDEX ev_done ON events(done_at) WHERE state=1;"
+	"CREATE INDEX ev_dead ON events(account_id, event_time) WHERE state=2;";
+
+enum stmt_id {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_ACCOUNT_GET,
+	S_ACCOUNT_ADD,
+	S_ACCOUNT_BUMP,
+	S_INSERT,
+	S_EXISTING,
+	S_SET_LEGS,
+	S_SET_LEGS_PAYLOAD,
+	S_CLAIM_SELECT,
+	S_CLAIM_LEASE,
+	S_DONE,
+	S_RETRY,
+	S_DEAD,
+	S_RELEASE,
+	S_ACCOUNTS_ALL,
+	S_IN_FLIGHT,
+	S_OLDEST,
+	S_DEAD_LIST,
+	S_REQUEUE_SELECT,
+	S_REQUEUE,
+	S_PRUNE,
+	S_COUNT
+};
+
+/* Dead-letter filter: ?1 account id or NULL, ?2/?3 time, ?4 event_id. */
+#define DEAD_FILTER \
+	" state=2 AND (?1 IS NULL OR account_id=?1)" \
+	" AND event_time>=?2 AND (?3=0 OR event_time<?3)" \
+	" AND (?4 IS NULL OR event_id=?4)"
+
+static const char *const stmt_sql[S_COUNT] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_ACCOUNT_GET] = "SELECT id FROM accounts WHERE name=?1",
+	[S_ACCOUNT_ADD] = "INSERT INTO accounts(name) VALUES(?1)",
+	[S_ACCOUNT_BUMP] = "UPDATE accounts SET pending=pending+?2,"
+		" done=done+?3, dead=dead+?4 WHERE id=?1",
+	[S_INSERT] = "INSERT OR IGNORE INTO events(account_id, state, legs,"
+		" due_ms, event_time, received_at, event_id, event_name,"
+		" order_id, payload) VALUES(?1,0,?2,?3,?4,?5,?6,?7,?8,?9)",
+	[S_EXISTING] = "SELECT id, state, legs, payload FROM events"
+		" WHERE account_id=?1 AND event_id=?2",
+	[S_SET_LEGS] = "UPDATE events SET legs=?2 WHERE id=?1",
+	[S_SET_LEGS_PAYLOAD] = "UPDATE events SET legs=?2, payload=?3"
+		" WHERE id=?1",
+	[S_CLAIM_SELECT] = "SELECT id, event_id, event_name, order_id,"
+		" event_time, received_at, legs, attempts, payload"
+		" FROM events INDEXED BY ev_due"
+		" WHERE account_id=?1 AND state=0 AND due_ms<=?2"
+		" ORDER BY due_ms LIMIT ?3",
+	[S_CLAIM_LEASE] = "UPDATE events SET lease_owner=?2, lease_until=?3,"
+		" due_ms=?3 WHERE id=?1",
+	/* Done rows keep their key (idempotency) but not their payload. */
+	[S_DONE] = "UPDATE events SET state=1, done_at=?2, lease_until=0,"
+		" lease_owner=NULL, payload='' WHERE id=?1 AND state=0"
+		" RETURNING account_id",
+	[S_RETRY] = "UPDATE events SET attempts=attempts+1, due_ms=?2,"
+		" lease_until=0, lease_owner=NULL, message=?3"
+		" WHERE id=?1 AND state=0",
+	[S_DEAD] = "UPDATE events SET state=2, done_at=?2, lease_until=0,"
+		" lease_owner=NULL, reason=?3, message=?4"
+		" WHERE id=?1 AND state=0 RETURNING account_id",
+	[S_RELEASE] = "UPDATE events SET due_ms=?2, lease_until=0,"
+		" lease_owner=NULL WHERE id=?1 AND state=0",
+	[S_ACCOUNTS_ALL] = "SELECT id, name, pending, done, dead"
+		" FROM accounts ORDER BY name",
+	[S_IN_FLIGHT] = "SELECT count(*) FROM events INDEXED BY ev_lease"
+		" WHERE account_id=?1 AND lease_until>0 AND lease_until>?2",
+	[S_OLDEST] = "SELECT min(event_time) FROM events INDEXED BY ev_age"
+		" WHERE account_id=?1 AND state=0",
+	[S_DEAD_LIST] = "SELECT e.id, a.name, e.event_id, e.event_name,"
+		" e.order_id, e.event_time, e.received_at, e.done_at, e.legs,"
+		" e.attempts, e.reason, e.message, e.payload"
+		" FROM events AS e INDEXED BY ev_dead"
+		" JOIN accounts AS a ON a.id=e.account_id WHERE"
+		DEAD_FILTER " ORDER BY e.id",
+	[S_REQUEUE_SELECT] = "SELECT id, account_id FROM events"
+		" INDEXED BY ev_dead WHERE" DEAD_FILTER,
+	[S_REQUEUE] = "UPDATE events SET state=0, attempts=0, due_ms=?2,"
+		" done_at=NULL, reason=NULL, message=NULL WHERE id=?1",
+	[S_PRUNE] = "DELETE FROM events WHERE id IN (SELECT id FROM events"
+		" INDEXED BY ev_done WHERE state=1 AND done_at<?1 LIMIT ?2)"
+		" RETURNING account_id",
+};
+
+/* A cached account name -> id, with this transaction's counter deltas. */
+struct account {
+	int64_t id;
+	char *name;
+	int64_t d_pending, d_done, d_dead;
+	int touched;			/* deltas pending in this transaction */
+};
+
+struct sq {
+	struct store base;		/* must be first */
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_COUNT];	/* prepared on first use */
+	struct account *acct;		/* ids of committed accounts */
+	size_t nacct, acct_cap;
+	size_t last_acct;		/* index of the last lookup hit */
+	struct buf merged;		/* merge callback output, reused */
+};
+
+static struct sq *
+sq_of(struct store *st)
+{
+	return (struct sq *)st;
+}
+
+static int64_t
+now_ms(struct sq *s)
+{
+	return clock_now_ms(s->base.cfg.clock);
+}
+
+/* Maps a SQLite result code to enum store_err. */
+static int
+map_rc(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_FULL:
+		return STORE_EFULL;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_EBUSY;
+	case SQLITE_MISUSE:
+	case SQLITE_RANGE:
+	case SQLITE_TOOBIG:
+	case SQLITE_CONSTRAINT:
+		return STORE_EINVAL;
+	default:
+		return STORE_EIO;
+	}
+}
+
+/* Logs a failed SQLite call once, where it is handled (never payloads). */
+static int
+fail(struct sq *s, int rc, const char *what)
+{
+	log_error("store: %s on \"%s\": %s", what, s->base.path,
+		  sqlite3_errstr(rc));
+	return map_rc(rc);
+}
+
+static sqlite3_stmt *
+stmt(struct sq *s, enum stmt_id id)
+{
+	int rc;
+
+	if (s->stmt[id])
+		return s->stmt[id];
+	rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
+				SQLITE_PREPARE_PERSISTENT, &s->stmt[id], NULL);
+	if (rc != SQLITE_OK) {
+		/* The SQL is fixed, so this is a bug or a damaged file. */
+		log_error("store: cannot prepare statement %d: %s", (int)id,
+			  sqlite3_errmsg(s->db));
+		s->stmt[id] = NULL;
+	}
+	return s->stmt[id];
+}
+
+/*
+ * Runs a statement that returns no rows (or whose rows are ignored) and
+ * resets it. Returns the SQLite code.
+ */
+static int
+run(sqlite3_stmt *q)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		;
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int
+run_id(struct sq *s, enum stmt_id id)
+{
+	sqlite3_stmt *q = stmt(s, id);
+
+	return q ? run(q) : SQLITE_ERROR;
+}
+
+static void
+bind_text_or_null(sqlite3_stmt *q, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, i);
+}
+
+static char *
+col_dup(struct arena *a, sqlite3_stmt *q, int i)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+
+	if (!t)
+		return NULL;
+	return arena_strndup(a, (const char *)t,
+			     (size_t)sqlite3_column_bytes(q, i));
+}
+
+/* ---- accounts ------------------------------------------------------- */
+
+static struct account *
+acct_add_cache(struct sq *s, const char *name, int64_t id)
+{
+	struct account *ac;
+
+	if (s->nacct == s->acct_cap) {
+		s->acct_cap = s->acct_cap ? 2 * s->acct_cap : 8;
+		s->acct = xrealloc(s->acct, s->acct_cap * sizeof(*s->acct));
+	}
+	ac = &s->acct[s->nacct++];
+	memset(ac, 0, sizeof(*ac));
+	ac->id = id;
+	ac->name = xstrdup(name);
+	return ac;
+}
+
+static void
+acct_cache_clear(struct sq *s)
+{
+	for (size_t i = 0; i < s->nacct; i++)
+		free(s->acct[i].name);
+	s->nacct = 0;
+	s->last_acct = 0;
+}
+
+static struct account *
+acct_find_cached(struct sq *s, const char *name)
+{
+	if (s->last_acct < s->nacct &&
+	    !strcmp(s->acct[s->last_acct].name, name))
+		return &s->acct[s->last_acct];
+	for (size_t i = 0; i < s->nacct; i++) {
+		if (!strcmp(s->acct[i].name, name)) {
+			s->last_acct = i;
+			return &s->acct[i];
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Finds (and with `create`, adds) an account. Must run inside a write
+ * transaction when `create` is set. *out is NULL when the account does not
+ * exist and was not created.
+ */
+static int
+acct_get(struct sq *s, const char *name, int create, struct account **out)
+{
+	sqlite3_stmt *q;
+	int64_t id = 0;
+	int rc;
+
+	*out = acct_find_cached(s, name);
+	if (*out)
+		return SQLITE_OK;
+	if (!(q = stmt(s, S_ACCOUNT_GET)))
+		return SQLITE_ERROR;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rc;
+	if (!id) {
+		if (!create)
+			return SQLITE_OK;
+		if (!(q = stmt(s, S_ACCOUNT_ADD)))
+			return SQLITE_ERROR;
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+		if ((rc = run(q)) != SQLITE_OK)
+			return rc;
+		id = sqlite3_last_insert_rowid(s->db);
+	}
+	*out = acct_add_cache(s, name, id);
+	s->last_acct = s->nacct - 1;
+	return SQLITE_OK;
+}
+
+static struct account *
+acct_by_id(struct sq *s, int64_t id)
+{
+	for (size_t i = 0; i < s->nacct; i++)
+		if (s->acct[i].id == id)
+			return &s->acct[i];
+	return NULL;
+}
+
+/*
+ * Applies a state change to the counters of account `id`. Accounts not in
+ * the cache (created by another connection) are cached by id with an
+ * empty name; they never match a name lookup.
+ */
+static void
+acct_delta(struct sq *s, int64_t id, int64_t dp, int64_t dd, int64_t dx)
+{
+	struct account *ac = acct_by_id(s, id);
+
+	if (!ac)
+		ac = acct_add_cache(s, "", id);
+	ac->d_pending += dp;
+	ac->d_done += dd;
+	ac->d_dead += dx;
+	ac->touched = 1;
+}
+
+/* ---- transactions --------------------------------------------------- */
+
+static int
+txn_begin(struct sq *s)
+{
+	return run_id(s, S_BEGIN);
+}
+
+static void
+txn_rollback(struct sq *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		run_id(s, S_ROLLBACK);
+	/*
+	 * Accounts inserted by the rolled-back transaction are gone from the
+	 * file, and the counter deltas never happened: forget the whole
+	 * cache rather than track which entries are still true.
+	 */
+	acct_cache_clear(s);
+}
+
+/* Writes the counter deltas, then commits. Rolls back on any failure. */
+static int
+txn_commit(struct sq *s)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = SQLITE_OK;
+
+	for (size_t i = 0; i < s->nacct && rc == SQLITE_OK; i++) {
+		struct account *ac = &s->acct[i];
+
+		if (!ac->touched)
+			continue;
+		if (!q && !(q = stmt(s, S_ACCOUNT_BUMP))) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		sqlite3_bind_int64(q, 1, ac->id);
+		sqlite3_bind_int64(q, 2, ac->d_pending);
+		sqlite3_bind_int64(q, 3, ac->d_done);
+		sqlite3_bind_int64(q, 4, ac->d_dead);
+		rc = run(q);
+	}
+	if (rc == SQLITE_OK && s->base.fail_commits > 0) {
+		s->base.fail_commits--;
+		txn_rollback(s);
+		return s->base.fail_rc ? s->base.fail_rc : STORE_EIO;
+	}
+	if (rc == SQLITE_OK)
+		rc = run_id(s, S_COMMIT);
+	if (rc != SQLITE_OK) {
+		int err = fail(s, rc, "commit failed");
+
+		txn_rollback(s);
+		return err;
+	}
+	for (size_t i = 0; i < s->nacct; i++) {
+		struct account *ac = &s->acct[i];
+
+		ac->d_pending = ac->d_done = ac->d_dead = 0;
+		ac->touched = 0;
+	}
+	return 0;
+}
+
+/* Rolls back after a failed statement and maps its code. */
+static int
+txn_abort(struct sq *s, int rc, const char *what)
+{
+	int err = fail(s, rc, what);
+
+	txn_rollback(s);
+	return err;
+}
+
+/* ---- append --------------------------------------------------------- */
+
+/* Folds a record into the existing row with the same key. */
+static int
+append_existing(struct sq *s, struct account *ac, struct store_record *r)
+{
+	sqlite3_stmt *q = stmt(s, S_EXISTING);
+	sqlite3_stmt *u;
+	int64_t id, state;
+	unsigned legs, old_legs;
+	int rc, replace = 0;
+
+	if (!q)
+		return SQLITE_ERROR;
+	sqlite3_bind_int64(q, 1, ac->id);
+	sqlite3_bind_text(q, 2, r->event_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(q);
+		/* INSERT OR IGNORE ignored it, so the row must exist. */
+		return rc == SQLITE_DONE ? SQLITE_CORRUPT : rc;
+	}
+	id = sqlite3_column_int64(q, 0);
+	state = sqlite3_column_int64(q, 1);
+	old_legs = (unsigned)sqlite3_column_int64(q, 2);
+	legs = old_legs | r->legs;
+	if (state == ST_PENDING && s->base.cfg.merge) {
+		const char *p = (const char *)sqlite3_column_text(q, 3);
+		size_t n = (size_t)sqlite3_column_bytes(q, 3);
+
+		buf_reset(&s->merged);
+		replace = s->base.cfg.merge(s->base.cfg.merge_arg, p ? p : "",
+					    n, r->payload, r->payload_len,
+					    legs, &s->merged) == 1;
+		if (replace && s->merged.len > STORE_MAX_PAYLOAD_BYTES)
+			replace = 0;
+	}
+	sqlite3_reset(q);
+	r->outcome = state == ST_PENDING ? STORE_MERGED : STORE_DUPLICATE;
+	if (!replace && legs == old_legs)
+		return SQLITE_OK;
+	u = stmt(s, replace ? S_SET_LEGS_PAYLOAD : S_SET_LEGS);
+	if (!u)
+		return SQLITE_ERROR;
+	sqlite3_bind_int64(u, 1, id);
+	sqlite3_bind_int64(u, 2, legs);
+	if (replace)
+		sqlite3_bind_text(u, 3, s->merged.data, (int)s->merged.len,
+				  SQLITE_STATIC);
+	return run(u);
+}
+
+static int
+append_one(struct sq *s, sqlite3_stmt *ins, struct store_record *r)
+{
+	struct account *ac;
+	int64_t due;
+	int rc;
+
+	if ((rc = acct_get(s, r->account, 1, &ac)) != SQLITE_OK)
+		return rc;
+	due = r->not_before_ms > r->received_at_ms ? r->not_before_ms
+						   : r->received_at_ms;
+	sqlite3_bind_int64(ins, 1, ac->id);
+	sqlite3_bind_int64(ins, 2, r->legs);
+	sqlite3_bind_int64(ins, 3, due);
+	sqlite3_bind_int64(ins, 4, r->event_time);
+	sqlite3_bind_int64(ins, 5, r->received_at_ms);
+	sqlite3_bind_text(ins, 6, r->event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 7, r->event_name, -1, SQLITE_STATIC);
+	bind_text_or_null(ins, 8, r->order_id);
+	sqlite3_bind_text(ins, 9, r->payload, (int)r->payload_len,
+			  SQLITE_STATIC);
+	if ((rc = run(ins)) != SQLITE_OK)
+		return rc;
+	if (sqlite3_changes(s->db) == 1) {
+		r->outcome = STORE_NEW;
+		ac->d_pending++;
+		ac->touched = 1;
+		return SQLITE_OK;
+	}
+	return append_existing(s, ac, r);
+}
+
+static int
+sq_append_spans(struct store *st, const struct store_span *spans,
+		size_t nspans)
+{
+	struct sq *s = sq_of(st);
+	sqlite3_stmt *ins;
+	int rc;
+
+	if ((rc = txn_begin(s)) != SQLITE_OK)
+		return fail(s, rc, "cannot begin append");
+	if (!(ins = stmt(s, S_INSERT)))
+		return txn_abort(s, SQLITE_ERROR, "cannot prepare append");
+	for (size_t i = 0; i < nspans; i++) {
+		for (size_t k = 0; k < spans[i].n; k++) {
+			rc = append_one(s, ins, &spans[i].recs[k]);
+			if (rc != SQLITE_OK)
+				return txn_abort(s, rc, "append failed");
+		}
+	}
+	return txn_commit(s);
+}
+
+/* ---- delivery ------------------------------------------------------- */
+
+static int
+sq_claim(struct store *st, const char *account, const char *owner,
+	 size_t max, int64_t lease_ms, struct arena *a,
+	 struct store_row **rows, size_t *n)
+{
+	struct sq *s = sq_of(st);
+	struct account *ac;
+	struct store_row *v;
+	sqlite3_stmt *q, *u;
+	int64_t now = now_ms(s);
+	size_t k = 0;
+	int rc;
+
+	if ((rc = txn_begin(s)) != SQLITE_OK)
+		return fail(s, rc, "cannot begin claim");
+	if ((rc = acct_get(s, account, 0, &ac)) != SQLITE_OK)
+		return txn_abort(s, rc, "claim failed");
+	if (!ac) {
+		txn_rollback(s);
+		return 0;
+	}
+	q = stmt(s, S_CLAIM_SELECT);
+	u = stmt(s, S_CLAIM_LEASE);
+	if (!q || !u)
+		return txn_abort(s, SQLITE_ERROR, "cannot prepare claim");
+	v = arena_alloc(a, max * sizeof(*v));
+	sqlite3_bind_int64(q, 1, ac->id);
+	sqlite3_bind_int64(q, 2, now);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && k < max) {
+		struct store_row *r = &v[k++];
+
+		r->id = sqlite3_column_int64(q, 0);
+		r->event_id = col_dup(a, q, 1);
+		r->event_name = col_dup(a, q, 2);
+		r->order_id = col_dup(a, q, 3);
+		r->event_time = sqlite3_column_int64(q, 4);
+		r->received_at_ms = sqlite3_column_int64(q, 5);
+		r->legs = (unsigned)sqlite3_column_int64(q, 6);
+		r->attempts = (int)sqlite3_column_int64(q, 7);
+		r->payload = col_dup(a, q, 8);
+		r->payload_len = (size_t)sqlite3_column_bytes(q, 8);
+		if (!r->payload)
+			r->payload = arena_strdup(a, "");
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return txn_abort(s, rc, "claim failed");
+	/*
+	 * Updating after the scan finished: changing due_ms moves rows
+	 * within ev_due, which the open SELECT is walking.
+	 */
+	for (size_t i = 0; i < k; i++) {
+		sqlite3_bind_int64(u, 1, v[i].id);
+		sqlite3_bind_text(u, 2, owner, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(u, 3, now + lease_ms);
+		if ((rc = run(u)) != SQLITE_OK)
+			return txn_abort(s, rc, "claim failed");
+	}
+	if ((rc = txn_commit(s)) != 0)
+		return rc;
+	*rows = v;
+	*n = k;
+	return 0;
+}
+
+/*
+ * Runs `id` once per row id inside one transaction. Statements with
+ * RETURNING account_id report which account's counters move (dp, dd, dx).
+ */
+static int
+mark_rows(struct sq *s, enum stmt_id id, const int64_t *ids, size_t n,
+	  void (*bind)(sqlite3_stmt *q, const void *arg), const void *arg,
+	  int64_t dp, int64_t dd, int64_t dx)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = txn_begin(s)) != SQLITE_OK)
+		return fail(s, rc, "cannot begin update");
+	if (!(q = stmt(s, id)))
+		return txn_abort(s, SQLITE_ERROR, "cannot prepare update");
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(q, 1, ids[i]);
+		if (bind)
+			bind(q, arg);
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+			acct_delta(s, sqlite3_column_int64(q, 0), dp, dd, dx);
+		sqlite3_reset(q);
+		if (rc != SQLITE_DONE)
+			return txn_abort(s, rc, "update failed");
+	}
+	return txn_commit(s);
+}
+
+static void
+bind_now(sqlite3_stmt *q, const void *arg)
+{
+	sqlite3_bind_int64(q, 2, *(const int64_t *)arg);
+}
+
+static int
+sq_mark_done(struct store *st, const int64_t *ids, size_t n)
+{
+	struct sq *s = sq_of(st);
+	int64_t now = now_ms(s);
+
+	return mark_rows(s, S_DONE, ids, n, bind_now, &now, -1, 1, 0);
+}
+
+struct retry_arg {
+	int64_t next;
+	const char *error;
+	size_t error_len;
+};
+
+static void
+bind_retry(sqlite3_stmt *q, const void *arg)
+{
+	const struct retry_arg *r = arg;
+
+	sqlite3_bind_int64(q, 2, r->next);
+	if (r->error)
+		sqlite3_bind_text(q, 3, r->error, (int)r->error_len,
+				  SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 3);
+}
+
+static size_t
+clamp_len(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return n > MAX_ERROR_BYTES ? MAX_ERROR_BYTES : n;
+}
+
+static int
+sq_mark_retry(struct store *st, const int64_t *ids, size_t n,
+	      int64_t next_attempt_ms, const char *error)
+{
+	struct retry_arg r = { next_attempt_ms, error, clamp_len(error) };
+
+	return mark_rows(sq_of(st), S_RETRY, ids, n, bind_retry, &r, 0, 0, 0);
+}
+
+struct dead_arg {
+	int64_t now;
+	const char *reason;
+	const char *message;
+	size_t message_len;
+};
+
+static void
+bind_dead(sqlite3_stmt *q, const void *arg)
+{
+	const struct dead_arg *d = arg;
+
+	sqlite3_bind_int64(q, 2, d->now);
+	sqlite3_bind_text(q, 3, d->reason, -1, SQLITE_STATIC);
+	if (d->message)
+		sqlite3_bind_text(q, 4, d->message, (int)d->message_len,
+				  SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 4);
+}
+
+static int
+sq_mark_dead(struct store *st, const int64_t *ids, size_t n,
+	     const char *reason, const char *message)
+{
+	struct sq *s = sq_of(st);
+	struct dead_arg d = { now_ms(s), reason, message, clamp_len(message) };
+
+	return mark_rows(s, S_DEAD, ids, n, bind_dead, &d, -1, 0, 1);
+}
+
+static int
+sq_release(struct store *st, const int64_t *ids, size_t n)
+{
+	struct sq *s = sq_of(st);
+	int64_t now = now_ms(s);
+
+	return mark_rows(s, S_RELEASE, ids, n, bind_now, &now, 0, 0, 0);
+}
+
+/* ---- monitoring and operations -------------------------------------- */
+
+static int
+sq_stats(struct store *st, struct arena *a, struct store_stats **out,
+	 size_t *n)
+{
+	struct sq *s = sq_of(st);
+	sqlite3_stmt *q = stmt(s, S_ACCOUNTS_ALL);
+	sqlite3_stmt *qf = stmt(s, S_IN_FLIGHT);
+	sqlite3_stmt *qo = stmt(s, S_OLDEST);
+	struct store_stats *v = NULL;
+	size_t k = 0, cap = 0;
+	int64_t now = now_ms(s);
+	int rc;
+
+	if (!q || !qf || !qo)
+		return STORE_EIO;
+	/* A read transaction, so counters and indexes agree. */
+	if ((rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
+		return fail(s, rc, "cannot read stats");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_stats *e;
+
+		if (k == cap) {
+			struct store_stats *nv;
+
+			cap = cap ? 2 * cap : 16;
+			nv = arena_alloc(a, cap * sizeof(*nv));
+			if (k)
+				memcpy(nv, v, k * sizeof(*nv));
+			v = nv;
+		}
+		e = &v[k++];
+		memset(e, 0, sizeof(*e));
+		e->account = col_dup(a, q, 1);
+		e->pending = sqlite3_column_int64(q, 2);
+		e->done = sqlite3_column_int64(q, 3);
+		e->dead = sqlite3_column_int64(q, 4);
+
+		sqlite3_bind_int64(qf, 1, sqlite3_column_int64(q, 0));
+		sqlite3_bind_int64(qf, 2, now);
+		if (sqlite3_step(qf) == SQLITE_ROW)
+			e->in_flight = sqlite3_column_int64(qf, 0);
+		sqlite3_reset(qf);
+
+		sqlite3_bind_int64(qo, 1, sqlite3_column_int64(q, 0));
+		if (sqlite3_step(qo) == SQLITE_ROW)
+			e->oldest_pending_time = sqlite3_column_int64(qo, 0);
+		sqlite3_reset(qo);
+	}
+	sqlite3_reset(q);
+	sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_DONE)
+		return fail(s, rc, "cannot read stats");
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/*
+ * Binds a dead-letter filter. Returns 1 when the filter names an account
+ * that does not exist (nothing can match), 0 when bound, or an error.
+ */
+static int
+bind_filter(struct sq *s, sqlite3_stmt *q, const struct store_filter *f)
+{
+	if (f->account) {
+		struct account *ac;
+		int rc = acct_get(s, f->account, 0, &ac);
+
+		if (rc != SQLITE_OK)
+			return -rc;
+		if (!ac)
+			return 1;
+		sqlite3_bind_int64(q, 1, ac->id);
+	} else {
+		sqlite3_bind_null(q, 1);
+	}
+	sqlite3_bind_int64(q, 2, f->from_time);
+	sqlite3_bind_int64(q, 3, f->to_time);
+	bind_text_or_null(q, 4, f->event_id);
+	return 0;
+}
+
+static int
+sq_dead_list(struct store *st, const struct store_filter *f, size_t limit,
+	     store_dead_fn fn, void *arg)
+{
+	struct sq *s = sq_of(st);
+	sqlite3_stmt *q = stmt(s, S_DEAD_LIST);
+	size_t k = 0;
+	int rc;
+
+	if (!q)
+		return STORE_EIO;
+	if ((rc = bind_filter(s, q, f)) != 0) {
+		sqlite3_reset(q);
+		return rc == 1 ? 0 : fail(s, -rc, "cannot list dead letters");
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_dead d;
+
+		d.id = sqlite3_column_int64(q, 0);
+		d.account = (const char *)sqlite3_column_text(q, 1);
+		d.event_id = (const char *)sqlite3_column_text(q, 2);
+		d.event_name = (const char *)sqlite3_column_text(q, 3);
+		d.order_id = (const char *)sqlite3_column_text(q, 4);
+		d.event_time = sqlite3_column_int64(q, 5);
+		d.received_at_ms = sqlite3_column_int64(q, 6);
+		d.dead_at_ms = sqlite3_column_int64(q, 7);
+		d.legs = (unsigned)sqlite3_column_int64(q, 8);
+		d.attempts = (int)sqlite3_column_int64(q, 9);
+		d.reason = (const char *)sqlite3_column_text(q, 10);
+		d.message = (const char *)sqlite3_column_text(q, 11);
+		d.payload = (const char *)sqlite3_column_text(q, 12);
+		d.payload_len = (size_t)sqlite3_column_bytes(q, 12);
+		if (!d.payload)
+			d.payload = "";
+		if (fn(arg, &d) || (limit && ++k == limit)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_DONE)
+		return fail(s, rc, "cannot list dead letters");
+	return 0;
+}
+
+static int
+sq_dead_requeue(struct store *st, const struct store_filter *f,
+		int64_t *count)
+{
+	struct sq *s = sq_of(st);
+	sqlite3_stmt *q, *u;
+	int64_t now = now_ms(s), *ids = NULL, *accts = NULL;
+	size_t k = 0, cap = 0;
+	int rc;
+
+	*count = 0;
+	if ((rc = txn_begin(s)) != SQLITE_OK)
+		return fail(s, rc, "cannot begin requeue");
+	q = stmt(s, S_REQUEUE_SELECT);
+	u = stmt(s, S_REQUEUE);
+	if (!q || !u)
+		return txn_abort(s, SQLITE_ERROR, "cannot prepare requeue");
+	if ((rc = bind_filter(s, q, f)) != 0) {
+		sqlite3_reset(q);
+		if (rc == 1) {
+			txn_rollback(s);
+			return 0;
+		}
+		return txn_abort(s, -rc, "requeue failed");
+	}
+	/* Collect first: updating rows leaves ev_dead, which q walks. */
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (k == cap) {
+			cap = cap ? 2 * cap : 64;
+			ids = xrealloc(ids, cap * sizeof(*ids));
+			accts = xrealloc(accts, cap * sizeof(*accts));
+		}
+		ids[k] = sqlite3_column_int64(q, 0);
+		accts[k++] = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	for (size_t i = 0; i < k; i++) {
+		sqlite3_bind_int64(u, 1, ids[i]);
+		sqlite3_bind_int64(u, 2, now);
+		if ((rc = run(u)) != SQLITE_OK)
+			goto fail;
+		acct_delta(s, accts[i], 1, 0, -1);
+	}
+	free(ids);
+	free(accts);
+	if ((rc = txn_commit(s)) != 0)
+		return rc;
+	*count = (int64_t)k;
+	return 0;
+fail:
+	free(ids);
+	free(accts);
+	return txn_abort(s, rc, "requeue failed");
+}
+
+static int
+sq_prune_done(struct store *st, int64_t before_ms, int64_t *count)
+{
+	struct sq *s = sq_of(st);
+	sqlite3_stmt *q;
+	int64_t step;
+	int rc;
+
+	*count = 0;
+	do {
+		if ((rc = txn_begin(s)) != SQLITE_OK)
+			return fail(s, rc, "cannot begin prune");
+		if (!(q = stmt(s, S_PRUNE)))
+			return txn_abort(s, SQLITE_ERROR, "cannot prepare prune");
+		sqlite3_bind_int64(q, 1, before_ms);
+		sqlite3_bind_int64(q, 2, PRUNE_STEP);
+		step = 0;
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			acct_delta(s, sqlite3_column_int64(q, 0), 0, -1, 0);
+			step++;
+		}
+		sqlite3_reset(q);
+		if (rc != SQLITE_DONE)
+			return txn_abort(s, rc, "prune failed");
+		if ((rc = txn_commit(s)) != 0)
+			return rc;
+		*count += step;
+	} while (step == PRUNE_STEP);
+	return 0;
+}
+
+/* ---- open / close --------------------------------------------------- */
+
+static int
+sq_set_max_pages(struct store *st, int64_t max_pages)
+{
+	struct sq *s = sq_of(st);
+	char sql[64];
+	int rc;
+
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%lld",
+		 (long long)(max_pages > 0 ? max_pages : NO_PAGE_CAP));
+	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : fail(s, rc, "cannot set page cap");
+}
+
+static void
+sq_close(struct store *st)
+{
+	struct sq *s = sq_of(st);
+
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	/* The last connection to close checkpoints and removes the WAL. */
+	sqlite3_close_v2(s->db);
+	acct_cache_clear(s);
+	free(s->acct);
+	buf_release(&s->merged);
+	free(s->base.path);
+	free(s);
+}
+
+static const struct store_ops sqlite_ops = {
+	.name = "sqlite",
+	.close = sq_close,
+	.set_max_pages = sq_set_max_pages,
+	.append_spans = sq_append_spans,
+	.claim = sq_claim,
+	.mark_done = sq_mark_done,
+	.mark_retry = sq_mark_retry,
+	.mark_dead = sq_mark_dead,
+	.release = sq_release,
+	.stats = sq_stats,
+	.dead_list = sq_dead_list,
+	.dead_requeue = sq_dead_requeue,
+	.prune_done = sq_prune_done,
+};
+
+/* mkdir -p for the directory part of path. */
+static int
+make_parent_dirs(const char *path)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+
+	for (char *c = p + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (mkdir(p, 0750) && errno != EEXIST) {
+			log_error("store: cannot create directory \"%s\": %s",
+				  p, strerror(errno));
+			rc = STORE_EIO;
+			break;
+		}
+		*c = '/';
+	}
+	free(p);
+	return rc;
+}
+
+static int
+get_user_version(struct sq *s, int *v)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(q);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/*
+ * Brings the schema to SCHEMA_VERSION, one step per version, each in the
+ * same transaction as its user_version bump. Future steps add cases.
+ */
+static int
+migrate(struct sq *s)
+{
+	char sql[48];
+	int v, rc;
+
+	if ((rc = txn_begin(s)) != SQLITE_OK)
+		return fail(s, rc, "cannot begin migration");
+	if ((rc = get_user_version(s, &v)) != SQLITE_OK)
+		return txn_abort(s, rc, "cannot read schema version");
+	if (v > SCHEMA_VERSION) {
+		log_error("store: \"%s\" has schema %d, newer than %d",
+			  s->base.path, v, SCHEMA_VERSION);
+		txn_rollback(s);
+		return STORE_ESCHEMA;
+	}
+	if (v == SCHEMA_VERSION) {
+		txn_rollback(s);
+		return 0;
+	}
+	switch (v) {
+	case 0:
+		rc = sqlite3_exec(s->db, schema_v1, NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			return txn_abort(s, rc, "cannot create schema");
+		break;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SCHEMA_VERSION);
+	if ((rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+		return txn_abort(s, rc, "cannot set schema version");
+	return txn_commit(s);
+}
+
+static int
+exec_pragma(struct sq *s, const char *sql)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : fail(s, rc, "cannot configure");
+}
+
+int
+store_sqlite_open(const struct store_config *cfg, struct store **out)
+{
+	struct sq *s = xcalloc(1, sizeof(*s));
+	char sql[64];
+	int flags, rc, v;
+
+	*out = NULL;
+	s->base.ops = &sqlite_ops;
+	s->base.cfg = *cfg;
+	s->base.path = xstrdup(cfg->path);
+	s->base.cfg.path = s->base.path;
+	if (!s->base.cfg.clock)
+		s->base.cfg.clock = clock_system();
+	buf_init(&s->merged, 0);
+
+	flags = SQLITE_OPEN_NOMUTEX;
+	if (cfg->readonly) {
+		flags |= SQLITE_OPEN_READONLY;
+	} else {
+		flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+		if ((rc = make_parent_dirs(cfg->path)) != 0)
+			goto out;
+	}
+	rc = sqlite3_open_v2(cfg->path, &s->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		rc = fail(s, rc, "cannot open");
+		goto out;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, cfg->busy_timeout_ms);
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d", cfg->cache_kib);
+	if ((rc = exec_pragma(s, sql)) != 0)
+		goto out;
+	if (cfg->readonly) {
+		if ((rc = get_user_version(s, &v)) != SQLITE_OK) {
+			rc = fail(s, rc, "cannot read schema version");
+			goto out;
+		}
+		rc = v == SCHEMA_VERSION ? 0 : STORE_ESCHEMA;
+		goto out;
+	}
+	/*
+	 * WAL: readers never block the writer. synchronous=FULL: a commit
+	 * returns only after the WAL is fsync'd, which is what a 2xx means.
+	 */
+	if ((rc = exec_pragma(s, "PRAGMA journal_mode=WAL")) != 0 ||
+	    (rc = exec_pragma(s, "PRAGMA synchronous=FULL")) != 0 ||
+	    (rc = exec_pragma(s, "PRAGMA temp_store=MEMORY")) != 0)
+		goto out;
+	if ((rc = migrate(s)) != 0)
+		goto out;
+	if (cfg->max_pages > 0)
+		rc = sq_set_max_pages(&s->base, cfg->max_pages);
+out:
+	if (rc) {
+		sq_close(&s->base);
+		return rc;
+	}
+	*out = &s->base;
+	return 0;
+}
