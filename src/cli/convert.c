@@ -154,6 +154,11 @@ convert_line(struct convert *c, const char *file, size_t lineno,
 
 	event_diag_reset(&diag);
 	c->read++;
+	if (len == 0) {
+		event_fail(&diag, "empty_line", NULL, "empty line: expected one "
+		    "JSON event object");
+		goto rejected;
+	}
 	switch (json_precheck(line, len)) {
 	case JSON_TOO_DEEP:
 		event_fail(&diag, "too_deep", NULL, "JSON nested deeper than "

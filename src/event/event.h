@@ -120,7 +120,7 @@ struct event {
 struct event_error {
 	const char *code;
 	const char *field;		/* input field at fault, or NULL */
-	char message[256];
+	char message[512];
 };
 
 struct event_warning {

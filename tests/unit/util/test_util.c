@@ -1,0 +1,209 @@
+/* util/: arena, buf, clock parsing, json precheck, lines. */
+#include "testutil.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/limits.h"
+#include "util/lines.h"
+
+static void
+test_arena_alignment_and_growth(void **state)
+{
+	struct arena a;
+	char *big;
+
+	(void)state;
+	arena_init(&a, 256);
+	for (int i = 1; i < 100; i++) {
+		void *p = arena_alloc(&a, (size_t)i);
+
+		assert_int_equal((uintptr_t)p % 16, 0);
+		memset(p, 0xab, (size_t)i);
+	}
+	big = arena_alloc(&a, 10000);	/* larger than a chunk */
+	memset(big, 1, 10000);
+	assert_true(arena_used(&a) >= 10000);
+	arena_reset(&a);
+	assert_int_equal(arena_used(&a), 0);
+	assert_string_equal(arena_strndup(&a, "hello world", 5), "hello");
+	assert_int_equal(((char *)arena_calloc(&a, 4, 4))[15], 0);
+	arena_release(&a);
+}
+
+static void
+test_buf_basics(void **state)
+{
+	struct buf b = BUF_INIT;
+	char *s;
+	size_t len;
+
+	(void)state;
+	assert_string_equal(b.data, "");
+	buf_adds(&b, "abc");
+	buf_addf(&b, "-%d-%s", 42, "x");
+	assert_string_equal(b.data, "abc-42-x");
+	for (int i = 0; i < 1000; i++)
+		buf_addch(&b, 'z');
+	assert_int_equal(b.len, 1008);
+	buf_truncate(&b, 3);
+	assert_string_equal(b.data, "abc");
+	s = buf_detach(&b, &len);
+	assert_int_equal(len, 3);
+	assert_string_equal(s, "abc");
+	free(s);
+	assert_int_equal(b.len, 0);
+	buf_release(&b);
+}
+
+static void
+test_buf_json_escape(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	buf_add_json_str(&b, "a\"b\\c\n\x01\xc3\xa9", 9);
+	assert_string_equal(b.data, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\"");
+	buf_release(&b);
+}
+
+static void
+test_iso8601(void **state)
+{
+	static const struct {
+		const char *in;
+		bool ok;
+		int64_t ms;
+	} cases[] = {
+		{ "1970-01-01T00:00:00Z", true, 0 },
+		{ "2026-06-18T15:05:00Z", true, 1781795100000 },
+		{ "2026-06-18T15:05:00.250Z", true, 1781795100250 },
+		{ "2026-06-18 16:05:00+01:00", true, 1781795100000 },
+		{ "2026-06-18T10:05:00-0500", true, 1781795100000 },
+		{ "2026-06-18", true, 1781740800000 },
+		{ "1969-12-31T23:59:59Z", true, -1000 },
+		{ "2024-02-29T00:00:00Z", true, 1709164800000 },
+		{ "2023-02-29T00:00:00Z", false, 0 },
+		{ "2026-13-01", false, 0 },
+		{ "2026-06-18T25:00:00Z", false, 0 },
+		{ "2026-06-18T15:05:00Zjunk", false, 0 },
+		{ "18/06/2026", false, 0 },
+		{ "", false, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		int64_t ms = 0;
+		int r = time_parse_iso8601(cases[i].in, &ms);
+
+		if (!cases[i].ok) {
+			if (r != -1)
+				fail_msg("'%s' should not parse", cases[i].in);
+			continue;
+		}
+		if (r != 0 || ms != cases[i].ms)
+			fail_msg("'%s': got %d %lld, want %lld", cases[i].in, r,
+			    (long long)ms, (long long)cases[i].ms);
+	}
+}
+
+static void
+test_iso8601_format(void **state)
+{
+	char out[21];
+
+	(void)state;
+	time_format_iso8601(1781795100, out);
+	assert_string_equal(out, "2026-06-18T15:05:00Z");
+}
+
+static void
+test_json_precheck(void **state)
+{
+	char deep[64], *longstr;
+	size_t n = PB_MAX_STRING_BYTES + 10;
+
+	(void)state;
+	assert_int_equal(json_precheck("{\"a\":[1,{\"b\":\"]]]]\"}]}", 22),
+	    JSON_OK);
+	memset(deep, '[', sizeof(deep));
+	assert_int_equal(json_precheck(deep, PB_MAX_JSON_DEPTH), JSON_OK);
+	assert_int_equal(json_precheck(deep, PB_MAX_JSON_DEPTH + 1),
+	    JSON_TOO_DEEP);
+	longstr = malloc(n);
+	memset(longstr, 'x', n);
+	longstr[0] = '"';
+	longstr[n - 1] = '"';
+	assert_int_equal(json_precheck(longstr, n), JSON_STRING_TOO_LONG);
+	/* Escaped quotes do not end a string. */
+	assert_int_equal(json_precheck("\"\\\"[[[[[[[[[[[[[[[[[[[\"", 23),
+	    JSON_OK);
+	free(longstr);
+}
+
+static void
+test_json_parse_trailing(void **state)
+{
+	size_t off = 0;
+	cJSON *j;
+
+	(void)state;
+	j = json_parse("{\"a\":1}  \n", 10, &off);
+	assert_non_null(j);
+	cJSON_Delete(j);
+	assert_null(json_parse("{\"a\":1} x", 9, &off));
+	assert_int_equal(off, 8);
+	assert_null(json_parse("{\"a\":", 5, &off));
+	/* Not NUL-terminated input stops at len. */
+	j = json_parse("{}garbage", 2, &off);
+	assert_non_null(j);
+	cJSON_Delete(j);
+}
+
+static void
+test_lines(void **state)
+{
+	char text[] = "one\r\ntwo\n\nthree-is-too-long\nfour";
+	FILE *f = fmemopen(text, strlen(text), "r");
+	struct lines l;
+
+	(void)state;
+	lines_init(&l, f, 8);
+	assert_int_equal(lines_next(&l), LINES_OK);
+	assert_string_equal(l.line.data, "one");
+	assert_int_equal(lines_next(&l), LINES_OK);
+	assert_string_equal(l.line.data, "two");
+	assert_int_equal(lines_next(&l), LINES_OK);
+	assert_string_equal(l.line.data, "");
+	assert_int_equal(lines_next(&l), LINES_TOO_LONG);
+	assert_int_equal(l.lineno, 4);
+	assert_int_equal(lines_next(&l), LINES_OK);
+	assert_string_equal(l.line.data, "four");
+	assert_int_equal(l.lineno, 5);
+	assert_int_equal(lines_next(&l), LINES_EOF);
+	lines_release(&l);
+	fclose(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_arena_alignment_and_growth),
+		cmocka_unit_test(test_buf_basics),
+		cmocka_unit_test(test_buf_json_escape),
+		cmocka_unit_test(test_iso8601),
+		cmocka_unit_test(test_iso8601_format),
+		cmocka_unit_test(test_json_precheck),
+		cmocka_unit_test(test_json_parse_trailing),
+		cmocka_unit_test(test_lines),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
