@@ -451,22 +451,22 @@ handle_events(struct fake_pinterest *fp, struct MHD_Connection *conn,
 	buf_addch(&out, ']');
 	{
 		struct buf full = BUF_INIT;
-		const char *counts = "\"num_events_received\":%zu,"
-		    "\"num_events_processed\":%zu,";
+#define COUNTS "\"num_events_received\":%zu,\"num_events_processed\":%zu,"
 
 		if (failed) {
 			buf_adds(&full, "{\"code\":953,\"message\":\"The action "
 			    "could not be processed properly due to some or all "
 			    "data provided being invalid.\",\"details\":{");
-			buf_addf(&full, counts, n, n - failed);
+			buf_addf(&full, COUNTS, n, n - failed);
 			buf_add(&full, out.data, out.len);
 			buf_adds(&full, "}}");
 		} else {
 			buf_addch(&full, '{');
-			buf_addf(&full, counts, n, n);
+			buf_addf(&full, COUNTS, n, n);
 			buf_add(&full, out.data, out.len);
 			buf_addch(&full, '}');
 		}
+#undef COUNTS
 		rc = reply(fp, conn, failed ? 422 : 200, full.data, NULL);
 		buf_release(&full);
 	}
