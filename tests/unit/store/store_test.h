@@ -30,12 +30,13 @@ tdir_make(struct tdir *t)
 	snprintf(t->db, sizeof(t->db), "%s/var/pinbridge.db", t->dir);
 }
 
+/* Removes what the tests create: files and one level of directories. */
 static inline void
 rm_tree(const char *path)
 {
 	DIR *d = opendir(path);
 	struct dirent *e;
-	char p[256];
+	char p[1024];
 
 	if (!d) {
 		unlink(path);
@@ -44,8 +45,9 @@ rm_tree(const char *path)
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-		rm_tree(p);
+		if (snprintf(p, sizeof(p), "%s/%s", path, e->d_name) <
+		    (int)sizeof(p))
+			rm_tree(p);
 	}
 	closedir(d);
 	rmdir(path);
