@@ -8,22 +8,33 @@
  */
 #include "event/event.h"
 
-#include <inttypes.h>
 #include <string.h>
 
 #include "util/buf.h"
 #include "util/banned.h"
 
-/* Emits `"key":` preceded by a comma unless it opens the object. */
-static void
+/*
+ * Emits `"key":` preceded by a comma unless it opens the object. Inline so
+ * that strlen() of the literal key folds to a constant.
+ */
+static inline void
 key(struct buf *b, bool *first, const char *k)
 {
+	size_t n = strlen(k);
+	char *p;
+
+	buf_grow(b, n + 4);
+	p = b->data + b->len;
 	if (!*first)
-		buf_addch(b, ',');
+		*p++ = ',';
 	*first = false;
-	buf_addch(b, '"');
-	buf_adds(b, k);
-	buf_add(b, "\":", 2);
+	*p++ = '"';
+	memcpy(p, k, n);
+	p += n;
+	*p++ = '"';
+	*p++ = ':';
+	*p = '\0';
+	b->len = (size_t)(p - b->data);
 }
 
 static void
@@ -39,7 +50,7 @@ static void
 int_field(struct buf *b, bool *first, const char *k, int64_t v)
 {
 	key(b, first, k);
-	buf_addf(b, "%" PRId64, v);
+	buf_add_i64(b, v);
 }
 
 static void

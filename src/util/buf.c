@@ -1,5 +1,6 @@
 #include "util/buf.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +60,7 @@ buf_truncate(struct buf *b, size_t len)
 }
 
 void
-buf_grow(struct buf *b, size_t extra)
+buf_grow_slow(struct buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;
 
@@ -77,29 +78,6 @@ buf_grow(struct buf *b, size_t extra)
 		b->data[0] = '\0';
 	}
 	b->cap = cap;
-}
-
-void
-buf_add(struct buf *b, const void *data, size_t len)
-{
-	buf_grow(b, len);
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-}
-
-void
-buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-void
-buf_addch(struct buf *b, char c)
-{
-	buf_grow(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
 }
 
 void
@@ -131,42 +109,111 @@ buf_addf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Bytes that need an escape inside a JSON string: controls, '"', '\\'. */
+static const unsigned char json_esc[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
+};
+
 void
 buf_add_json_str(struct buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run;
 
-	/* Worst case every byte becomes \u00XX. */
 	buf_grow(b, len + 2);
-	buf_addch(b, '"');
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		const char *esc = NULL;
-		char u[6];
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
+	b->data[b->len++] = '"';
+	for (;;) {
+		/* Most strings have nothing to escape: one scan, one copy. */
+		for (run = i; i < len && !json_esc[p[i]]; i++)
+			;
 		buf_add(b, s + run, i - run);
-		run = i + 1;
+		if (i == len)
+			break;
+
+		unsigned char c = p[i++];
+		char e[6] = { '\\', 0, '0', '0', hex[c >> 4], hex[c & 15] };
+
 		switch (c) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
-		case '\b': esc = "\\b"; break;
-		case '\f': esc = "\\f"; break;
+		case '"': e[1] = '"'; break;
+		case '\\': e[1] = '\\'; break;
+		case '\n': e[1] = 'n'; break;
+		case '\r': e[1] = 'r'; break;
+		case '\t': e[1] = 't'; break;
+		case '\b': e[1] = 'b'; break;
+		case '\f': e[1] = 'f'; break;
 		default:
-			u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
-			u[4] = hex[c >> 4]; u[5] = hex[c & 15];
-			buf_add(b, u, 6);
+			e[1] = 'u';
+			buf_add(b, e, 6);
 			continue;
 		}
-		buf_adds(b, esc);
+		buf_add(b, e, 2);
 	}
-	buf_add(b, s + run, len - run);
 	buf_addch(b, '"');
+}
+
+size_t
+fmt_i64(char *out, int64_t v)
+{
+	char tmp[FMT_I64_MAX];
+	/* Negate as unsigned so INT64_MIN does not overflow. */
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		out[len++] = '-';
+	while (n)
+		out[len++] = tmp[--n];
+	return len;
+}
+
+void
+buf_add_i64(struct buf *b, int64_t v)
+{
+	char tmp[FMT_I64_MAX];
+
+	buf_add(b, tmp, fmt_i64(tmp, v));
+}
+
+int
+fmt_fixed6(char *out, size_t cap, double x)
+{
+	/*
+	 * printf's "%.6f" rounds the exact binary value, half to even. Below
+	 * 1e8, x * 1e6 < 2^47 is off from the exact product by at most 2^-7,
+	 * so unless it lands within 0.05 of a half, rounding it to the nearest
+	 * integer gives the digits printf would. The rare near-half case,
+	 * large values and non-finite ones go to snprintf itself.
+	 */
+	if (isfinite(x) && fabs(x) < 1e8 && cap >= 17) {
+		double m = x * 1e6, f = floor(m), frac = m - f;
+
+		if (fabs(frac - 0.5) > 0.05) {
+			int64_t r = (int64_t)f + (frac > 0.5);
+			uint64_t u = r < 0 ? 0 - (uint64_t)r : (uint64_t)r;
+			uint64_t ip = u / 1000000, fp = u % 1000000;
+			size_t len = 0;
+
+			if (signbit(x))
+				out[len++] = '-';
+			len += fmt_i64(out + len, (int64_t)ip);
+			out[len++] = '.';
+			for (int d = 5; d >= 0; d--) {
+				out[len + (size_t)d] = (char)('0' + fp % 10);
+				fp /= 10;
+			}
+			len += 6;
+			out[len] = '\0';
+			return (int)len;
+		}
+	}
+	return snprintf(out, cap, "%.6f", x);
 }
 
 void

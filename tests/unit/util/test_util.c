@@ -1,6 +1,7 @@
 /* util/: arena, buf, clock parsing, json precheck, lines. */
 #include "testutil.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,113 @@ test_buf_json_escape(void **state)
 	buf_add_json_str(&b, "a\"b\\c\n\x01\xc3\xa9", 9);
 	assert_string_equal(b.data, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\"");
 	buf_release(&b);
+}
+
+static void
+test_buf_json_escape_all_bytes(void **state)
+{
+	struct buf b = BUF_INIT;
+	char in[256], want[2048];
+	size_t w = 0;
+
+	(void)state;
+	/* Every byte value, escaped or copied as the reference rules say. */
+	want[w++] = '"';
+	for (int c = 0; c < 256; c++) {
+		in[c] = (char)c;
+		if (c == '"' || c == '\\') {
+			want[w++] = '\\';
+			want[w++] = (char)c;
+		} else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' ||
+		    c == '\f') {
+			want[w++] = '\\';
+			want[w++] = c == '\n' ? 'n' : c == '\r' ? 'r' :
+			    c == '\t' ? 't' : c == '\b' ? 'b' : 'f';
+		} else if (c < 0x20) {
+			w += (size_t)snprintf(want + w, sizeof(want) - w,
+			    "\\u%04x", c);
+		} else {
+			want[w++] = (char)c;
+		}
+	}
+	want[w++] = '"';
+	buf_adds(&b, "x");
+	buf_add_json_str(&b, in, sizeof(in));
+	assert_int_equal(b.len, w + 1);
+	assert_memory_equal(b.data + 1, want, w);
+	assert_int_equal(b.data[b.len], '\0');
+	buf_reset(&b);
+	buf_add_json_str(&b, "", 0);
+	assert_string_equal(b.data, "\"\"");
+	buf_release(&b);
+}
+
+static void
+test_fmt_i64(void **state)
+{
+	static const int64_t cases[] = {
+		0, 1, -1, 9, 10, -10, 1779997554, 1779996848929,
+		INT64_MAX, INT64_MIN, INT64_MIN + 1,
+	};
+	struct buf b = BUF_INIT;
+	char got[FMT_I64_MAX + 1], want[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = fmt_i64(got, cases[i]);
+
+		got[n] = '\0';
+		snprintf(want, sizeof(want), "%" PRId64, cases[i]);
+		assert_string_equal(got, want);
+		buf_reset(&b);
+		buf_add_i64(&b, cases[i]);
+		assert_string_equal(b.data, want);
+	}
+	buf_release(&b);
+}
+
+static void
+check_fixed6(double x)
+{
+	char got[64], want[64];
+	int ng = fmt_fixed6(got, sizeof(got), x);
+	int nw = snprintf(want, sizeof(want), "%.6f", x);
+
+	if (ng != nw || strcmp(got, want))
+		fail_msg("%.17g: got '%s', want '%s'", x, got, want);
+}
+
+static void
+test_fmt_fixed6(void **state)
+{
+	static const double cases[] = {
+		0.0, -0.0, 1, -1, 0.5, 408.5, 372.08, 130.0, 50.99, 1.99,
+		0.0000005, 0.0000015, 0.0000025, -0.0000005, 1e-7, -1e-7,
+		0.1234565, 2.5e-7, 99999999.999999, 99999999.9999995, 1e8,
+		-1e8, 123456789012.5, 1e15, 1e300, -0.4999999,
+	};
+	uint64_t r = 42;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_fixed6(cases[i]);
+	check_fixed6(1.0 / 0.0);
+	check_fixed6(-1.0 / 0.0);
+	check_fixed6(0.0 / 0.0);
+	/* Prices with up to 7 decimals and arbitrary doubles, both signs. */
+	for (int i = 0; i < 200000; i++) {
+		double x;
+
+		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+		if (i % 2) {
+			x = (double)(int64_t)(r >> 20) / 1e7;
+		} else {
+			x = (double)(r >> 11) / (double)(1ULL << 53) *
+			    (double)(1 << (r & 15)) * 1e3;
+		}
+		check_fixed6(r & 0x10000 ? -x : x);
+		check_fixed6(x / 1e6);
+	}
 }
 
 static void
@@ -198,6 +306,9 @@ main(void)
 		cmocka_unit_test(test_arena_alignment_and_growth),
 		cmocka_unit_test(test_buf_basics),
 		cmocka_unit_test(test_buf_json_escape),
+		cmocka_unit_test(test_buf_json_escape_all_bytes),
+		cmocka_unit_test(test_fmt_i64),
+		cmocka_unit_test(test_fmt_fixed6),
 		cmocka_unit_test(test_iso8601),
 		cmocka_unit_test(test_iso8601_format),
 		cmocka_unit_test(test_json_precheck),
