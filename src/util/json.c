@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/arena.h"
 #include "util/limits.h"
@@ -49,31 +50,68 @@ json_use_arena(struct arena *a)
 	thread_arena = a;
 }
 
+/* Structural bytes json_precheck() stops at; everything else is skipped. */
+enum { C_OTHER, C_OPEN, C_CLOSE, C_QUOTE };
+
+static const unsigned char precheck_class[256] = {
+	['{'] = C_OPEN, ['['] = C_OPEN,
+	['}'] = C_CLOSE, [']'] = C_CLOSE,
+	['"'] = C_QUOTE,
+};
+
+/*
+ * Where the string whose contents start at s[i] ends: the index of its
+ * closing quote, or, unterminated, len (len + 1 if the input ends inside
+ * an escape, as a byte-wise walk that skips the byte after each backslash
+ * would step past the end).
+ */
+static size_t
+string_end(const char *s, size_t len, size_t i)
+{
+	/*
+	 * Strings are most of the bytes of an event; memchr() finds the next
+	 * quote a vector at a time. A quote is escaped iff an odd run of
+	 * backslashes precedes it.
+	 */
+	for (;;) {
+		const char *q = memchr(s + i, '"', len - i);
+		size_t at = q ? (size_t)(q - s) : len, k = at;
+
+		while (k > i && s[k - 1] == '\\')
+			k--;
+		if ((at - k) % 2 == 0)
+			return at;
+		if (!q)
+			return len + 1;
+		i = at + 1;
+	}
+}
+
 enum json_check
 json_precheck(const char *s, size_t len)
 {
 	size_t depth = 0, i = 0;
 
 	while (i < len) {
-		char c = s[i++];
-
-		if (c == '{' || c == '[') {
+		switch (precheck_class[(unsigned char)s[i++]]) {
+		case C_OTHER:
+			break;
+		case C_OPEN:
 			if (++depth > PB_MAX_JSON_DEPTH)
 				return JSON_TOO_DEEP;
-		} else if (c == '}' || c == ']') {
+			break;
+		case C_CLOSE:
 			if (depth)
 				depth--;
-		} else if (c == '"') {
-			size_t start = i;
+			break;
+		case C_QUOTE: {
+			size_t end = string_end(s, len, i);
 
-			while (i < len && s[i] != '"') {
-				if (s[i] == '\\')
-					i++;
-				i++;
-			}
-			if (i - start > PB_MAX_STRING_BYTES)
+			if (end - i > PB_MAX_STRING_BYTES)
 				return JSON_STRING_TOO_LONG;
-			i++;
+			i = end + 1;
+			break;
+		}
 		}
 	}
 	return JSON_OK;

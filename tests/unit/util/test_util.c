@@ -255,6 +255,109 @@ test_json_precheck(void **state)
 	free(longstr);
 }
 
+/* The byte-at-a-time walk json_precheck() must agree with. */
+static enum json_check
+precheck_reference(const char *s, size_t len)
+{
+	size_t depth = 0, i = 0;
+
+	while (i < len) {
+		char c = s[i++];
+
+		if (c == '{' || c == '[') {
+			if (++depth > PB_MAX_JSON_DEPTH)
+				return JSON_TOO_DEEP;
+		} else if (c == '}' || c == ']') {
+			if (depth)
+				depth--;
+		} else if (c == '"') {
+			size_t start = i;
+
+			while (i < len && s[i] != '"') {
+				if (s[i] == '\\')
+					i++;
+				i++;
+			}
+			if (i - start > PB_MAX_STRING_BYTES)
+				return JSON_STRING_TOO_LONG;
+			i++;
+		}
+	}
+	return JSON_OK;
+}
+
+/* A quoted string of n content bytes, optionally without its closing quote. */
+static char *
+long_string(size_t n, bool close, char last, size_t *len)
+{
+	char *s = malloc(n + 2);
+
+	s[0] = '"';
+	memset(s + 1, 'x', n);
+	if (n)
+		s[n] = last;
+	s[n + 1] = '"';
+	*len = n + 1 + close;
+	return s;
+}
+
+static void
+test_json_precheck_edges(void **state)
+{
+	static const char alphabet[] = "\"\\[]{}a:";
+	char deep[PB_MAX_JSON_DEPTH + 2], in[64];
+	size_t len;
+	char *s;
+	uint64_t r = 7;
+
+	(void)state;
+	/* Depth exactly at the limit, one over, and closers resetting it. */
+	memset(deep, '{', sizeof(deep));
+	assert_int_equal(json_precheck(deep, PB_MAX_JSON_DEPTH), JSON_OK);
+	assert_int_equal(json_precheck(deep, PB_MAX_JSON_DEPTH + 1),
+	    JSON_TOO_DEEP);
+	deep[PB_MAX_JSON_DEPTH] = '}';
+	assert_int_equal(json_precheck(deep, PB_MAX_JSON_DEPTH + 2), JSON_OK);
+	/* Brackets inside strings do not count, even after escapes. */
+	assert_int_equal(json_precheck("\"\\\\\"[[[[[[[[[[[[[[[[[[", 22),
+	    JSON_TOO_DEEP);
+	assert_int_equal(json_precheck("\"\\\\\\\"[[[[[[[[[[[[[[[[[", 22),
+	    JSON_OK);
+	/* Unterminated strings and a backslash as the very last byte. */
+	assert_int_equal(json_precheck("\"abc", 4), JSON_OK);
+	assert_int_equal(json_precheck("\"abc\\", 5), JSON_OK);
+	assert_int_equal(json_precheck("\"\\", 2), JSON_OK);
+	assert_int_equal(json_precheck("\"", 1), JSON_OK);
+	/* String length exactly at the limit and one over. */
+	s = long_string(PB_MAX_STRING_BYTES, true, 'x', &len);
+	assert_int_equal(json_precheck(s, len), JSON_OK);
+	free(s);
+	s = long_string(PB_MAX_STRING_BYTES + 1, true, 'x', &len);
+	assert_int_equal(json_precheck(s, len), JSON_STRING_TOO_LONG);
+	free(s);
+	s = long_string(PB_MAX_STRING_BYTES, false, 'x', &len);
+	assert_int_equal(json_precheck(s, len), JSON_OK);
+	free(s);
+	/* Ending inside an escape counts the byte that is not there. */
+	s = long_string(PB_MAX_STRING_BYTES, false, '\\', &len);
+	assert_int_equal(json_precheck(s, len), JSON_STRING_TOO_LONG);
+	assert_int_equal(precheck_reference(s, len), JSON_STRING_TOO_LONG);
+	free(s);
+	/* Random short inputs over the interesting bytes match the walk. */
+	for (int i = 0; i < 300000; i++) {
+		size_t n;
+
+		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+		n = (size_t)(r >> 58);
+		for (size_t j = 0; j < n; j++) {
+			r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+			in[j] = alphabet[(r >> 33) % (sizeof(alphabet) - 1)];
+		}
+		if (json_precheck(in, n) != precheck_reference(in, n))
+			fail_msg("precheck disagrees on '%.*s'", (int)n, in);
+	}
+}
+
 static void
 test_json_parse_trailing(void **state)
 {
@@ -312,6 +415,7 @@ main(void)
 		cmocka_unit_test(test_iso8601),
 		cmocka_unit_test(test_iso8601_format),
 		cmocka_unit_test(test_json_precheck),
+		cmocka_unit_test(test_json_precheck_edges),
 		cmocka_unit_test(test_json_parse_trailing),
 		cmocka_unit_test(test_lines),
 	};
