@@ -5,9 +5,11 @@
 #include "util/banned.h"
 
 extern const struct cmd_entry cmd_convert;
+extern const struct cmd_entry cmd_serve;
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_convert,
+	&cmd_serve,
 	NULL,
 };
 

@@ -1,0 +1,446 @@
+/*
+ * pinbridge serve: the gateway. Wires the pieces of design §2 together:
+ *
+ *   ingest (HTTP) -> journal (group commit) -> store <- deliver (Pinterest)
+ *
+ * Signals: SIGTERM/SIGINT stop accepting, answer what is in progress,
+ * commit what is queued, let delivery finish its requests, exit 0.
+ * SIGHUP re-reads every secret and resumes accounts paused on 401/403.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli/cmd.h"
+#include "deliver/worker.h"
+#include "ingest/server.h"
+#include "store/journal.h"
+#include "store/store.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/config.h"
+#include "util/log.h"
+#include "util/banned.h"
+
+#define SHUTDOWN_GRACE_MS	10000
+
+struct gateway {
+	struct config cfg;
+	const struct clock *clock;
+	char db_path[CONFIG_VALUE_MAX + 32];
+	char sink_path[CONFIG_VALUE_MAX + 32];
+	struct journal *journal;
+	struct store *stats_store;	/* read-only connection for health */
+	pthread_mutex_t stats_lock;
+	struct deliver *deliver;
+	struct store *deliver_store;
+	struct ingest *ingest;
+};
+
+static int run(int argc, char **argv);
+
+const struct cmd_entry cmd_serve = {
+	"serve",
+	"[-c FILE]",
+	"run the gateway: ingest, durable journal, delivery to Pinterest",
+	run,
+};
+
+static const struct option options[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int
+mkdir_p(const char *path)
+{
+	char tmp[CONFIG_VALUE_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, path, n + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(tmp, 0750) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* ---- health and metrics ---------------------------------------------- */
+
+static const struct store_stats *
+find_stats(const struct store_stats *st, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(st[i].account, name))
+			return &st[i];
+	return NULL;
+}
+
+static int
+health(void *arg, struct buf *out)
+{
+	struct gateway *g = arg;
+	struct journal_stats js;
+	struct store_stats *ss = NULL;
+	struct arena a;
+	size_t nss = 0;
+	int rc, status = 200;
+	int64_t now_s = clock_now_s(g->clock);
+	bool paused = false;
+
+	arena_init(&a, 0);
+	pthread_mutex_lock(&g->stats_lock);
+	rc = store_stats(g->stats_store, &a, &ss, &nss);
+	pthread_mutex_unlock(&g->stats_lock);
+	journal_get_stats(g->journal, &js);
+	if (rc < 0)
+		status = 503;
+	buf_addf(out, "{\"status\":\"%s\",\"store\":{\"ok\":%s,\"commits\":%llu,"
+	    "\"failed_commits\":%llu,\"queued\":%zu},\"accounts\":[",
+	    rc < 0 ? "unavailable" : "%STATUS%", rc < 0 ? "false" : "true",
+	    js.commits, js.failures, js.queued);
+	for (size_t i = 0; i < g->cfg.n_accounts; i++) {
+		const struct account_config *ac = &g->cfg.accounts[i];
+		const struct store_stats *s = find_stats(ss, nss, ac->name);
+		struct deliver_account_stats ds;
+
+		memset(&ds, 0, sizeof(ds));
+		deliver_account_stats_by_name(g->deliver, ac->name, &ds);
+		paused |= ds.state == DELIVER_PAUSED;
+		buf_addf(out, "%s{\"name\":", i ? "," : "");
+		buf_add_json_cstr(out, ac->name);
+		buf_addf(out, ",\"ad_account_id\":\"%s\",\"state\":\"%s\","
+		    "\"pending\":%" PRId64 ",\"in_flight\":%" PRId64 ","
+		    "\"dead\":%" PRId64 ",\"oldest_pending_age_s\":%" PRId64 ","
+		    "\"delivered\":%llu,\"failed\":%llu,\"retried\":%llu,"
+		    "\"lag_over_1h\":%llu,\"last_status\":%d,\"last_error\":",
+		    ac->ad_account_id, deliver_state_name(ds.state),
+		    s ? s->pending : 0, s ? s->in_flight : 0, s ? s->dead : 0,
+		    s && s->oldest_pending_time ? now_s - s->oldest_pending_time : 0,
+		    (unsigned long long)ds.delivered,
+		    (unsigned long long)ds.failed,
+		    (unsigned long long)ds.retried,
+		    (unsigned long long)ds.lag_over_1h, ds.last_status);
+		buf_add_json_cstr(out, ds.last_error);
+		buf_addch(out, '}');
+	}
+	buf_adds(out, "]}");
+	/* Paused accounts keep their events: degraded, but still serving. */
+	if (rc == 0) {
+		char *p = strstr(out->data, "%STATUS%");
+		const char *word = paused ? "degraded" : "ok";
+		size_t wl = strlen(word);
+
+		memmove(p + wl, p + 8, strlen(p + 8) + 1);
+		memcpy(p, word, wl);
+		out->len = out->len - 8 + wl;
+	}
+	arena_release(&a);
+	return status;
+}
+
+static void
+metrics(void *arg, struct buf *out)
+{
+	struct gateway *g = arg;
+	struct journal_stats js;
+	struct store_stats *ss = NULL;
+	struct arena a;
+	size_t nss = 0;
+
+	arena_init(&a, 0);
+	journal_get_stats(g->journal, &js);
+	buf_addf(out,
+	    "# HELP pinbridge_journal_commits_total Group commits (one fsync each).\n"
+	    "# TYPE pinbridge_journal_commits_total counter\n"
+	    "pinbridge_journal_commits_total %llu\n"
+	    "# HELP pinbridge_journal_failed_commits_total Commits that failed (clients got 503).\n"
+	    "# TYPE pinbridge_journal_failed_commits_total counter\n"
+	    "pinbridge_journal_failed_commits_total %llu\n"
+	    "# HELP pinbridge_journal_records_total Records made durable.\n"
+	    "# TYPE pinbridge_journal_records_total counter\n"
+	    "pinbridge_journal_records_total %llu\n"
+	    "# HELP pinbridge_journal_queued Records waiting for the next commit.\n"
+	    "# TYPE pinbridge_journal_queued gauge\n"
+	    "pinbridge_journal_queued %zu\n",
+	    js.commits, js.failures, js.records, js.queued);
+	pthread_mutex_lock(&g->stats_lock);
+	if (store_stats(g->stats_store, &a, &ss, &nss) < 0)
+		nss = 0;
+	pthread_mutex_unlock(&g->stats_lock);
+	buf_adds(out, "# HELP pinbridge_queue_events Events by delivery state.\n"
+	    "# TYPE pinbridge_queue_events gauge\n");
+	for (size_t i = 0; i < nss; i++)
+		buf_addf(out,
+		    "pinbridge_queue_events{account=\"%s\",state=\"pending\"} %" PRId64 "\n"
+		    "pinbridge_queue_events{account=\"%s\",state=\"in_flight\"} %" PRId64 "\n"
+		    "pinbridge_queue_events{account=\"%s\",state=\"dead\"} %" PRId64 "\n",
+		    ss[i].account, ss[i].pending, ss[i].account, ss[i].in_flight,
+		    ss[i].account, ss[i].dead);
+	buf_adds(out, "# HELP pinbridge_delivery_events_total Delivery outcomes.\n"
+	    "# TYPE pinbridge_delivery_events_total counter\n");
+	for (size_t i = 0; i < deliver_account_count(g->deliver); i++) {
+		struct deliver_account_stats ds;
+
+		if (deliver_account_stats(g->deliver, i, &ds) < 0)
+			continue;
+		buf_addf(out,
+		    "pinbridge_delivery_events_total{account=\"%s\",outcome=\"delivered\"} %llu\n"
+		    "pinbridge_delivery_events_total{account=\"%s\",outcome=\"failed\"} %llu\n"
+		    "pinbridge_delivery_events_total{account=\"%s\",outcome=\"dead\"} %llu\n"
+		    "pinbridge_delivery_events_total{account=\"%s\",outcome=\"expired\"} %llu\n"
+		    "pinbridge_delivery_events_total{account=\"%s\",outcome=\"retried\"} %llu\n"
+		    "pinbridge_delivery_events_total{account=\"%s\",outcome=\"lag_over_1h\"} %llu\n"
+		    "pinbridge_delivery_batches_total{account=\"%s\"} %llu\n"
+		    "pinbridge_delivery_paused{account=\"%s\"} %d\n",
+		    ds.name, (unsigned long long)ds.delivered,
+		    ds.name, (unsigned long long)ds.failed,
+		    ds.name, (unsigned long long)ds.dead,
+		    ds.name, (unsigned long long)ds.expired,
+		    ds.name, (unsigned long long)ds.retried,
+		    ds.name, (unsigned long long)ds.lag_over_1h,
+		    ds.name, (unsigned long long)ds.batches,
+		    ds.name, ds.state == DELIVER_PAUSED);
+	}
+	arena_release(&a);
+}
+
+/* ---- start and stop ---------------------------------------------------- */
+
+static int
+open_store(struct gateway *g, bool readonly, struct store **out)
+{
+	struct store_config sc;
+	int rc;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.path = g->db_path;
+	sc.clock = g->clock;
+	sc.readonly = readonly;
+	rc = store_open(&sc, out);
+	if (rc < 0)
+		log_error("cannot open store %s: %s", g->db_path,
+		    store_strerror(rc));
+	return rc;
+}
+
+static int
+start_delivery(struct gateway *g)
+{
+	struct deliver_account_config accts[CONFIG_MAX_ACCOUNTS];
+	struct deliver_config dc;
+	struct buf err = BUF_INIT;
+
+	deliver_config_defaults(&dc);
+	dc.clock = g->clock;
+	dc.http.api_base = g->cfg.api_base;
+	dc.http.timeout_ms = (long)g->cfg.request_timeout_ms;
+	dc.policy.backoff_base_ms = g->cfg.backoff_base_ms;
+	dc.policy.backoff_cap_ms = g->cfg.backoff_max_ms;
+	dc.policy.max_age_s = g->cfg.max_age_s;
+	dc.sink_path = g->sink_path;
+	dc.batch_max = (size_t)g->cfg.batch_size;
+	dc.flush_delay_ms = g->cfg.flush_ms;
+	for (size_t i = 0; i < g->cfg.n_accounts; i++) {
+		const struct account_config *a = &g->cfg.accounts[i];
+
+		memset(&accts[i], 0, sizeof(accts[i]));
+		accts[i].name = a->name;
+		accts[i].ad_account_id = a->ad_account_id;
+		accts[i].token = a->token;
+		accts[i].test_mode = a->test_mode;
+		accts[i].rate_per_min = a->rate_limit_per_min;
+	}
+	if (open_store(g, false, &g->deliver_store) < 0)
+		return -1;
+	g->deliver = deliver_new(&dc, g->deliver_store, accts,
+	    g->cfg.n_accounts, &err);
+	if (!g->deliver) {
+		log_error("delivery: %s", err.data);
+		buf_release(&err);
+		return -1;
+	}
+	buf_release(&err);
+	if (deliver_start(g->deliver) < 0) {
+		log_error("delivery: cannot start its thread");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+reload_secrets(struct gateway *g)
+{
+	char err[512];
+
+	config_release(&g->cfg);
+	if (config_load_secrets(&g->cfg, err, sizeof(err)) < 0) {
+		log_error("SIGHUP: %s; keeping delivery paused", err);
+		return;
+	}
+	for (size_t i = 0; i < g->cfg.n_accounts; i++) {
+		const struct account_config *a = &g->cfg.accounts[i];
+
+		if (a->token)
+			deliver_resume_account(g->deliver, a->name, a->token);
+	}
+	log_info("SIGHUP: secrets re-read, paused accounts resumed");
+}
+
+static void
+announce(const struct gateway *g)
+{
+	log_info("pinbridge listening on http://%s:%d (store %s)",
+	    g->cfg.listen_host, ingest_port(g->ingest), g->db_path);
+	for (size_t i = 0; i < g->cfg.n_accounts; i++) {
+		const struct account_config *a = &g->cfg.accounts[i];
+
+		if (a->token)
+			log_info("account \"%s\": ad account %s -> %s%s", a->name,
+			    a->ad_account_id, g->cfg.api_base,
+			    a->test_mode ? " (test mode)" : "");
+		else
+			log_info("account \"%s\": no token configured: dry run, "
+			    "request bodies go to %s", a->name, g->sink_path);
+	}
+}
+
+static void
+stop_all(struct gateway *g)
+{
+	ingest_stop(g->ingest, SHUTDOWN_GRACE_MS);
+	g->ingest = NULL;
+	journal_close(g->journal);
+	g->journal = NULL;
+	if (g->deliver) {
+		deliver_stop(g->deliver);
+		deliver_free(g->deliver);
+	}
+	store_close(g->deliver_store);
+	store_close(g->stats_store);
+	pthread_mutex_destroy(&g->stats_lock);
+	config_release(&g->cfg);
+}
+
+static int
+start_all(struct gateway *g)
+{
+	struct ingest_hooks hooks = { health, metrics, g };
+	struct store *writer;
+	char err[512];
+
+	if (mkdir_p(g->cfg.data_dir) < 0) {
+		log_error("cannot create data_dir %s: %s", g->cfg.data_dir,
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(g->db_path, sizeof(g->db_path), "%s/pinbridge.db",
+	    g->cfg.data_dir);
+	if (g->cfg.sink_path[0])
+		snprintf(g->sink_path, sizeof(g->sink_path), "%s",
+		    g->cfg.sink_path);
+	else
+		snprintf(g->sink_path, sizeof(g->sink_path), "%s/sink.ndjson",
+		    g->cfg.data_dir);
+	if (open_store(g, false, &writer) < 0)
+		return -1;
+	if (journal_start(writer, NULL, &g->journal) < 0) {
+		log_error("cannot start the journal");
+		store_close(writer);
+		return -1;
+	}
+	if (open_store(g, true, &g->stats_store) < 0 || start_delivery(g) < 0)
+		return -1;
+	g->ingest = ingest_start(&g->cfg, g->journal, g->clock, &hooks, err,
+	    sizeof(err));
+	if (!g->ingest) {
+		log_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+run(int argc, char **argv)
+{
+	struct gateway g;
+	const char *path = "pinbridge.ini";
+	char err[512];
+	sigset_t sigs;
+	int opt, sig, level;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			cmd_usage(&cmd_serve, stdout);
+			return 0;
+		default:
+			cmd_usage(&cmd_serve, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		cmd_usage(&cmd_serve, stderr);
+		return EXIT_USAGE;
+	}
+	memset(&g, 0, sizeof(g));
+	pthread_mutex_init(&g.stats_lock, NULL);
+	g.clock = clock_system();
+	config_defaults(&g.cfg);
+	if (config_load(&g.cfg, path, err, sizeof(err)) < 0 ||
+	    config_load_secrets(&g.cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pinbridge serve: %s\n", err);
+		config_release(&g.cfg);
+		return EXIT_USAGE;
+	}
+	if ((level = log_level_parse(g.cfg.log_level)) >= 0)
+		log_set_level((enum log_level)level);
+
+	/* Every thread started below inherits this mask; only sigwait sees them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (start_all(&g) < 0) {
+		stop_all(&g);
+		return 1;
+	}
+	announce(&g);
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reload_secrets(&g);
+			continue;
+		}
+		break;
+	}
+	log_info("%s: draining (no new connections; finishing requests, "
+	    "commits and deliveries in flight)", sig == SIGINT ? "SIGINT" :
+	    "SIGTERM");
+	stop_all(&g);
+	log_info("stopped cleanly");
+	return 0;
+}
