@@ -59,6 +59,10 @@ struct fake_pinterest {
 	size_t seen_cap;
 	size_t *batches;
 	size_t n_batches, cap_batches;
+	struct {
+		char id[20];
+		int status;
+	} acct_fail[16];
 	unsigned long rid;
 };
 
@@ -319,9 +323,13 @@ record_body(struct fake_pinterest *fp, const char *body, size_t len,
 	fflush(fp->record);
 }
 
+/*
+ * The events endpoint proper: auth, schema, counting what arrived, then
+ * either the forced answer `f` (when not NULL) or per-event verdicts.
+ */
 static enum MHD_Result
 handle_events(struct fake_pinterest *fp, struct MHD_Connection *conn,
-    struct req *rq)
+    struct req *rq, const struct forced *f)
 {
 	const char *auth, *ctype, *test;
 	cJSON *root = NULL, *data, *k, *it;
@@ -401,6 +409,11 @@ handle_events(struct fake_pinterest *fp, struct MHD_Connection *conn,
 		seen_get(fp, json_get_str(it, "event_id"), true)->received++;
 	pthread_mutex_unlock(&fp->mu);
 
+	if (f) {
+		rc = reply(fp, conn, f->status,
+		    f->body ? f->body : default_body(f->status), f->retry_after);
+		goto out;
+	}
 	if (bad400) {
 		buf_adds(&err, "Invalid request: event 'bad-400' is malformed");
 		goto bad;
@@ -610,6 +623,24 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 
 	pthread_mutex_lock(&fp->mu);
 	fp->st.requests++;
+	{
+		/* url is /v5/ad_accounts/<id>/events, checked above. */
+		const char *id = url + strlen("/v5/ad_accounts/");
+		size_t idlen = (size_t)(strchr(id, '/') - id);
+
+		for (size_t i = 0; i < 16; i++) {
+			if (fp->acct_fail[i].status &&
+			    strlen(fp->acct_fail[i].id) == idlen &&
+			    memcmp(fp->acct_fail[i].id, id, idlen) == 0) {
+				int status = fp->acct_fail[i].status;
+
+				count_status(fp, status);
+				pthread_mutex_unlock(&fp->mu);
+				return reply(fp, conn, status,
+				    default_body(status), NULL);
+			}
+		}
+	}
 	down = fp->down;
 	delay = fp->delay_ms;
 	if (down == FAKE_UP && fp->forced_n) {
@@ -639,17 +670,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (down == FAKE_DOWN_503)
 		return reply(fp, conn, 503, default_body(503), NULL);
 	if (have_forced) {
-		if (f.status == 0)
-			rc = MHD_NO;
-		else
-			rc = reply(fp, conn, f.status,
-			    f.body ? f.body : default_body(f.status),
-			    f.retry_after);
+		rc = f.status == 0 ? MHD_NO : handle_events(fp, conn, rq, &f);
 		free(f.body);
 		free(f.retry_after);
 		return rc;
 	}
-	return handle_events(fp, conn, rq);
+	return handle_events(fp, conn, rq, NULL);
 }
 
 static void
@@ -798,6 +824,30 @@ fake_pinterest_set_delay_ms(struct fake_pinterest *fp, int64_t ms)
 {
 	pthread_mutex_lock(&fp->mu);
 	fp->delay_ms = ms;
+	pthread_mutex_unlock(&fp->mu);
+}
+
+void
+fake_pinterest_fail_account(struct fake_pinterest *fp,
+    const char *ad_account_id, int status)
+{
+	size_t i, free_slot = 16;
+
+	pthread_mutex_lock(&fp->mu);
+	for (i = 0; i < 16; i++) {
+		if (fp->acct_fail[i].status &&
+		    strcmp(fp->acct_fail[i].id, ad_account_id) == 0)
+			break;
+		if (!fp->acct_fail[i].status && free_slot == 16)
+			free_slot = i;
+	}
+	if (i == 16)
+		i = free_slot;
+	if (i < 16) {
+		snprintf(fp->acct_fail[i].id, sizeof(fp->acct_fail[i].id), "%s",
+		    ad_account_id);
+		fp->acct_fail[i].status = status;
+	}
 	pthread_mutex_unlock(&fp->mu);
 }
 

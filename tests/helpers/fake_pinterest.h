@@ -8,7 +8,10 @@
  * or in an item: Pinterest's additionalProperties:false) and answers 200
  * with one result per event, in order. It can be scripted:
  *
- *   - forced responses, first in first out: status, body, Retry-After;
+ *   - forced responses, first in first out: status, body, Retry-After
+ *     (given after the token and body checks, so a forced answer still
+ *     counts the events as received, as a real overloaded server would
+ *     have read them);
  *   - per-event rules: an event_id starting with "fail-" comes back
  *     "failed" inside a 422; an event_id "bad-400" fails the whole request
  *     with 400; an event_time older than max_age fails like Pinterest's
@@ -81,6 +84,13 @@ void fake_pinterest_recover(struct fake_pinterest *fp);
 void fake_pinterest_set_token(struct fake_pinterest *fp, const char *token);
 void fake_pinterest_set_down(struct fake_pinterest *fp, enum fake_down mode);
 void fake_pinterest_set_delay_ms(struct fake_pinterest *fp, int64_t ms);
+/*
+ * Answers every request for ad_account_id with `status` (and Pinterest's
+ * usual body) until called again with status 0. Lets a test break one
+ * account while others keep working. At most 16 accounts at once.
+ */
+void fake_pinterest_fail_account(struct fake_pinterest *fp,
+    const char *ad_account_id, int status);
 
 void fake_pinterest_get_stats(struct fake_pinterest *fp,
     struct fake_pinterest_stats *out);
