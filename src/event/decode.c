@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,9 @@
 #include "event/names.h"
 #include "event/normalize.h"
 #include "util/arena.h"
+#include "util/buf.h"
 #include "util/clock.h"
+#include "util/json.h"
 #include "util/banned.h"
 
 enum scope {
@@ -82,7 +85,7 @@ struct key_entry {
 #define TC		(S_TOP | S_CUSTOM)
 #define ANY		(S_TOP | S_USER | S_CUSTOM)
 
-/* Sorted by key (strcmp order) for bsearch. */
+/* Indexed by key_index below; kept sorted for the reader. */
 static const struct key_entry keys[] = {
 	{ "action_source", K_ACTION_SOURCE, TOP, 0 },
 	{ "advertiser_tracking_enabled", K_UNSUPPORTED, TOP, 0 },
@@ -148,6 +151,7 @@ static const struct key_entry keys[] = {
 	{ "source", K_LEG, TOP, 0 },
 	{ "st", K_USER, TU, UF_ST },
 	{ "state", K_USER, TU, UF_ST },
+	{ "user_data", K_USER_DATA, TOP, 0 },
 	{ "value", K_VALUE, TC, 0 },
 	{ "wifi", K_UNSUPPORTED, TOP, 0 },
 	{ "zip", K_USER, TU, UF_ZP },
@@ -190,17 +194,58 @@ struct decoder {
 	char country_buf[3];
 };
 
-static int
-cmp_key(const void *key, const void *elem)
+/* contents[] item keys (Pinterest) and their line_items[] twins (the tag). */
+enum item_key {
+	IK_ID,
+	IK_PRICE,
+	IK_QUANTITY,
+	IK_NAME,
+	IK_CATEGORY,
+	IK_BRAND,
+};
+
+static const struct {
+	const char *key;
+	enum item_key which;
+	bool tag;
+} item_keys[] = {
+	{ "id", IK_ID, false },
+	{ "item_price", IK_PRICE, false },
+	{ "quantity", IK_QUANTITY, false },
+	{ "item_name", IK_NAME, false },
+	{ "item_category", IK_CATEGORY, false },
+	{ "item_brand", IK_BRAND, false },
+	{ "product_id", IK_ID, true },
+	{ "product_price", IK_PRICE, true },
+	{ "product_quantity", IK_QUANTITY, true },
+	{ "product_name", IK_NAME, true },
+	{ "product_category", IK_CATEGORY, true },
+	{ "product_brand", IK_BRAND, true },
+};
+
+/* Every key of every event goes through these; see json_keys. */
+static struct json_keys key_index, item_index;
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+
+static void
+build_indexes(void)
 {
-	return strcmp(key, ((const struct key_entry *)elem)->key);
+	json_keys_init(&key_index);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_keys_add(&key_index, keys[i].key, (int)i) < 0)
+			abort();	/* a duplicate in the table above */
+	json_keys_init(&item_index);
+	for (size_t i = 0; i < sizeof(item_keys) / sizeof(item_keys[0]); i++)
+		if (json_keys_add(&item_index, item_keys[i].key, (int)i) < 0)
+			abort();
 }
 
 static const struct key_entry *
 key_lookup(const char *key)
 {
-	return bsearch(key, keys, sizeof(keys) / sizeof(keys[0]),
-	    sizeof(keys[0]), cmp_key);
+	int i = json_keys_find(&key_index, key);
+
+	return i < 0 ? NULL : &keys[i];
 }
 
 /*
@@ -216,10 +261,15 @@ scalar_text(const cJSON *v, char *tmp, size_t cap, size_t *len)
 	}
 	if (cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
 	    fabs(v->valuedouble) < 1e18 &&
-	    v->valuedouble == floor(v->valuedouble)) {
-		int n = snprintf(tmp, cap, "%.0f", v->valuedouble);
+	    v->valuedouble == floor(v->valuedouble) && cap > FMT_I64_MAX) {
+		/* As "%.0f" prints it, "-0" included. */
+		size_t n = 0;
 
-		*len = (size_t)n;
+		if (v->valuedouble == 0 && signbit(v->valuedouble))
+			tmp[n++] = '-';
+		n += fmt_i64(tmp + n, (int64_t)v->valuedouble);
+		tmp[n] = '\0';
+		*len = n;
 		return tmp;
 	}
 	return NULL;
@@ -259,12 +309,17 @@ hash_list_add(struct decoder *d, enum user_field f, const char hex[65])
 		    PB_MAX_FIELD_VALUES, user_fields[f].key);
 		return;
 	}
-	/* Arrays are short; growing by copy keeps the arena simple. */
-	v = arena_alloc(d->ctx->arena, (l->n + 1) * sizeof(*v));
-	if (l->n)
-		memcpy(v, l->v, l->n * sizeof(*v));
-	memcpy(v[l->n], hex, 65);
-	l->v = v;
+	/*
+	 * The capacity is implicit: grow by doubling whenever n reaches a
+	 * power of two (arena memory is never freed, so the old array stays).
+	 */
+	if ((l->n & (l->n - 1)) == 0) {
+		v = arena_alloc(d->ctx->arena, (l->n ? 2 * l->n : 1) * sizeof(*v));
+		if (l->n)
+			memcpy(v, l->v, l->n * sizeof(*v));
+		l->v = v;
+	}
+	memcpy(l->v[l->n], hex, 65);
 	l->n++;
 }
 
@@ -372,7 +427,7 @@ read_decimal(struct decoder *d, const cJSON *v, const char *field,
 		if (!isfinite(v->valuedouble) || fabs(v->valuedouble) >= 1e15)
 			return event_fail(d->diag, "invalid_value", field,
 			    "%s is out of range", field);
-		len = (size_t)snprintf(tmp, sizeof(tmp), "%.6f", v->valuedouble);
+		len = (size_t)fmt_fixed6(tmp, sizeof(tmp), v->valuedouble);
 		while (len > 0 && tmp[len - 1] == '0')
 			len--;
 		if (len > 0 && tmp[len - 1] == '.')
@@ -655,29 +710,39 @@ read_item(struct decoder *d, const cJSON *obj, bool tag,
 	}
 	cJSON_ArrayForEach(v, obj) {
 		const char *k = v->string;
+		int i = json_keys_find(&item_index, k);
 
-		if (!strcmp(k, tag ? "product_id" : "id")) {
+		if (i < 0 || item_keys[i].tag != tag) {
+			/* The tag has many item keys CAPI lacks; drop them quietly. */
+			if (!tag)
+				event_warn(d->diag, field, "contents key '%.32s' "
+				    "is not a Pinterest field; dropped", k);
+			continue;
+		}
+		switch (item_keys[i].which) {
+		case IK_ID:
 			it->id = read_string(d, v, field);
-		} else if (!strcmp(k, tag ? "product_price" : "item_price")) {
+			break;
+		case IK_PRICE:
 			if (read_decimal(d, v, tag ? "line_items.product_price" :
 			    "contents.item_price", &it->item_price) < 0)
 				return -1;
-		} else if (!strcmp(k, tag ? "product_quantity" : "quantity")) {
+			break;
+		case IK_QUANTITY:
 			if (read_integer(d, v, tag ? "line_items.product_quantity" :
 			    "contents.quantity", &it->quantity,
 			    &it->has_quantity) < 0)
 				return -1;
-		} else if (!strcmp(k, tag ? "product_name" : "item_name")) {
+			break;
+		case IK_NAME:
 			it->item_name = read_string(d, v, field);
-		} else if (!strcmp(k, tag ? "product_category" : "item_category")) {
+			break;
+		case IK_CATEGORY:
 			it->item_category = read_string(d, v, field);
-		} else if (!strcmp(k, tag ? "product_brand" : "item_brand")) {
+			break;
+		case IK_BRAND:
 			it->item_brand = read_string(d, v, field);
-		} else if (!tag) {
-			/* The tag has many item keys CAPI lacks; drop them quietly. */
-			event_warn(d->diag, field,
-			    "contents key '%.32s' is not a Pinterest field; dropped",
-			    k);
+			break;
 		}
 	}
 	return 0;
@@ -864,15 +929,7 @@ read_object(struct decoder *d, const cJSON *obj, enum scope scope)
 	cJSON_ArrayForEach(v, obj) {
 		const struct key_entry *k;
 
-		/* user_data is the one key whose table entry needs a scope. */
-		if (scope == S_TOP && !strcmp(v->string, "user_data")) {
-			static const struct key_entry user_data = {
-				"user_data", K_USER_DATA, S_TOP, 0
-			};
-			k = &user_data;
-		} else {
-			k = key_lookup(v->string);
-		}
+		k = key_lookup(v->string);
 		if (!k || !(k->scopes & (int)scope)) {
 			event_warn(d->diag, v->string,
 			    "'%.40s' is not a field pinbridge knows; dropped",
@@ -891,6 +948,7 @@ event_decode(struct event_ctx *ctx, const cJSON *obj, struct event *ev,
 {
 	struct decoder d = { .ctx = ctx, .ev = ev, .diag = diag };
 
+	pthread_once(&index_once, build_indexes);
 	memset(ev, 0, sizeof(*ev));
 	ev->opt_out = -1;
 	if (!cJSON_IsObject(obj))

@@ -143,6 +143,56 @@ json_parse(const char *s, size_t len, size_t *err_off)
 	return root;
 }
 
+void
+json_keys_init(struct json_keys *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+/* FNV-1a; also measures the key, which callers only have NUL-terminated. */
+static unsigned
+key_hash(const char *key, unsigned *len)
+{
+	const unsigned char *p = (const unsigned char *)key;
+	unsigned h = 2166136261u;
+
+	while (*p) {
+		h ^= *p++;
+		h *= 16777619u;
+	}
+	*len = (unsigned)(p - (const unsigned char *)key);
+	return h;
+}
+
+int
+json_keys_add(struct json_keys *t, const char *key, int value)
+{
+	unsigned len, i;
+
+	if (t->n >= JSON_KEYS_MAX || json_keys_find(t, key) >= 0)
+		return -1;
+	i = key_hash(key, &len) % JSON_KEYS_SLOTS;
+	while (t->slot[i].key)
+		i = (i + 1) % JSON_KEYS_SLOTS;
+	t->slot[i].key = key;
+	t->slot[i].len = len;
+	t->slot[i].value = value;
+	t->n++;
+	return 0;
+}
+
+int
+json_keys_find(const struct json_keys *t, const char *key)
+{
+	unsigned len, i = key_hash(key, &len) % JSON_KEYS_SLOTS;
+
+	/* At most half full, so a probe always reaches an empty slot. */
+	for (; t->slot[i].key; i = (i + 1) % JSON_KEYS_SLOTS)
+		if (t->slot[i].len == len && !memcmp(t->slot[i].key, key, len))
+			return t->slot[i].value;
+	return -1;
+}
+
 const char *
 json_get_str(const cJSON *obj, const char *key)
 {

@@ -39,6 +39,30 @@ void json_use_arena(struct arena *a);
  */
 cJSON *json_parse(const char *s, size_t len, size_t *err_off);
 
+/*
+ * A fixed set of object keys (at most JSON_KEYS_MAX) mapped to small
+ * integers, for decoders that dispatch on every key they read: one hash
+ * over the key and usually one memcmp, where a sorted table and bsearch
+ * cost ~6 strcmp calls per key.
+ */
+#define JSON_KEYS_MAX	128
+#define JSON_KEYS_SLOTS	(JSON_KEYS_MAX * 2)
+
+struct json_keys {
+	struct {
+		const char *key;	/* NULL: empty slot */
+		unsigned len;
+		int value;
+	} slot[JSON_KEYS_SLOTS];
+	size_t n;
+};
+
+void json_keys_init(struct json_keys *t);
+/* Returns -1 when the key is already present or the table is full. */
+int json_keys_add(struct json_keys *t, const char *key, int value);
+/* The value added with a NUL-terminated key, or -1. */
+int json_keys_find(const struct json_keys *t, const char *key);
+
 /* Convenience readers: NULL / default when the key is absent or mistyped. */
 const char *json_get_str(const cJSON *obj, const char *key);
 

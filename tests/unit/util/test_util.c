@@ -359,6 +359,70 @@ test_json_precheck_edges(void **state)
 }
 
 static void
+test_json_keys(void **state)
+{
+	/* Every key event/decode.c indexes (event keys, then item keys). */
+	static const char *const keys[] = {
+		"action_source", "advertiser_tracking_enabled", "app_id",
+		"app_info", "app_name", "app_version", "city", "click_id",
+		"client_ip_address", "client_user_agent", "content_brand",
+		"content_category", "content_ids", "content_name",
+		"contents", "country", "ct", "currency", "custom_data",
+		"date_of_birth", "db", "device_brand", "device_carrier",
+		"device_info", "device_model", "device_type", "em", "email",
+		"epik", "event", "event_id", "event_name",
+		"event_source_url", "event_time", "external_id",
+		"first_name", "fn", "ge", "gender", "hashed_maids",
+		"language", "last_name", "leg", "line_items", "ln", "np",
+		"num_items", "opt_out", "opt_out_type", "order_id",
+		"order_quantity", "os_version", "partner_id", "partner_name",
+		"ph", "phone", "postal_code", "predicted_ltv", "received_at",
+		"search_query", "search_string", "source", "st", "state",
+		"user_data", "value", "wifi", "zip", "zp", "id",
+		"item_price", "quantity", "item_name", "item_category",
+		"item_brand", "product_id", "product_price",
+		"product_quantity", "product_name", "product_category",
+		"product_brand",
+	};
+	static const char *const unknown[] = {
+		"", "e", "em_", "emai", "Email", "EMAIL", "user", "user_dat",
+		"user_data_", "event name", "product", "item", "value\x01",
+	};
+	struct json_keys *t = malloc(sizeof(*t));
+	char name[16];
+	size_t n = sizeof(keys) / sizeof(keys[0]);
+
+	(void)state;
+	json_keys_init(t);
+	assert_int_equal(json_keys_find(t, "em"), -1);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(json_keys_add(t, keys[i], (int)i), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(json_keys_find(t, keys[i]), (int)i);
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
+		assert_int_equal(json_keys_find(t, unknown[i]), -1);
+	assert_int_equal(json_keys_add(t, "email", 1000), -1);
+	assert_int_equal(json_keys_find(t, "email"), 27);
+	/* Fill to capacity: every key still found, one more refused. */
+	for (size_t i = n; i < JSON_KEYS_MAX; i++) {
+		snprintf(name, sizeof(name), "k%zu", i);
+		assert_int_equal(json_keys_add(t, strdup(name), (int)i), 0);
+	}
+	assert_int_equal(json_keys_add(t, "one_too_many", 0), -1);
+	for (size_t i = 0; i < JSON_KEYS_MAX; i++) {
+		if (i >= n)
+			snprintf(name, sizeof(name), "k%zu", i);
+		assert_int_equal(json_keys_find(t, i < n ? keys[i] : name),
+		    (int)i);
+	}
+	/* The strdup()ed fillers are the only keys starting with 'k'. */
+	for (size_t i = 0; i < JSON_KEYS_SLOTS; i++)
+		if (t->slot[i].key && t->slot[i].key[0] == 'k')
+			free((char *)t->slot[i].key);
+	free(t);
+}
+
+static void
 test_json_parse_trailing(void **state)
 {
 	size_t off = 0;
@@ -416,6 +480,7 @@ main(void)
 		cmocka_unit_test(test_iso8601_format),
 		cmocka_unit_test(test_json_precheck),
 		cmocka_unit_test(test_json_precheck_edges),
+		cmocka_unit_test(test_json_keys),
 		cmocka_unit_test(test_json_parse_trailing),
 		cmocka_unit_test(test_lines),
 	};
