@@ -270,13 +270,15 @@ out_cp(struct out *o, int32_t c)
 	utf8proc_uint8_t b[4];
 	size_t k;
 
+	/* Both branches keep one byte for the NUL. */
 	if (c < 0x80) {
-		b[0] = (utf8proc_uint8_t)c;
-		k = 1;
-	} else {
-		k = (size_t)utf8proc_encode_char(c, b);
+		if (o->cap - o->n > 1)
+			o->p[o->n++] = (char)c;
+		else
+			o->full = true;
+		return;
 	}
-	/* Keep one byte for the NUL. */
+	k = (size_t)utf8proc_encode_char(c, b);
 	if (o->full || k == 0 || o->cap - o->n <= k) {
 		o->full = true;
 		return;
@@ -300,6 +302,18 @@ copy_out(const char *s, size_t n, char *out, size_t cap, const char **why)
 	if (n >= cap)
 		return fail(why, "output buffer too small");
 	memcpy(out, s, n);
+	out[n] = '\0';
+	return (int)n;
+}
+
+/* ASCII lowercase copy: the fast path of every lowercasing field. */
+static int
+lower_out(const char *s, size_t n, char *out, size_t cap, const char **why)
+{
+	if (n >= cap)
+		return fail(why, "output buffer too small");
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)ascii_lower((unsigned char)s[i]);
 	out[n] = '\0';
 	return (int)n;
 }
@@ -370,6 +384,34 @@ norm_trim(const char *in, size_t len, size_t *out_len)
 	return (const char *)p;
 }
 
+/* norm_email() for ASCII, without decoding; the same rules. */
+static int
+email_ascii(const char *s, size_t n, char *out, size_t cap, const char **why)
+{
+	const char *at = NULL, *dot = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch <= ' ' || ch == 0x7F)
+			return fail(why, "not an email address");
+		if (ch == '@') {
+			if (at)
+				return fail(why, "not an email address");
+			at = s + i;
+		}
+	}
+	if (!at || at == s)
+		return fail(why, "not an email address");
+	/* The domain needs a dot with a label on each side of it. */
+	for (const char *p = at + 2; p + 1 < s + n; p++)
+		if (*p == '.')
+			dot = p;
+	if (!dot)
+		return fail(why, "not an email address");
+	return lower_out(s, n, out, cap, why);
+}
+
 int
 norm_email(const char *in, size_t len, char *out, size_t cap, const char **why)
 {
@@ -379,6 +421,8 @@ norm_email(const char *in, size_t len, char *out, size_t cap, const char **why)
 
 	if (begin(&in, &len, why) < 0)
 		return -1;
+	if (is_ascii_str(in, len))
+		return email_ascii(in, len, out, cap, why);
 	if (decode(in, len, 0, &c) < 0)
 		return fail(why, "invalid UTF-8");
 	for (size_t i = 0; i < c.n; i++) {
@@ -483,6 +527,13 @@ norm_name(const char *in, size_t len, char *out, size_t cap, const char **why)
 
 	if (begin(&in, &len, why) < 0)
 		return -1;
+	if (is_ascii_str(in, len)) {
+		for (size_t i = 0; i < len && !letter; i++)
+			letter = is_ascii_alpha((unsigned char)in[i]);
+		if (!letter)
+			return fail(why, "no letters in name");
+		return lower_out(in, len, out, cap, why);
+	}
 	if (decode(in, len, UTF8PROC_COMPOSE, &c) < 0)
 		return fail(why, "invalid UTF-8");
 	out_init(&o, out, cap);
@@ -532,22 +583,21 @@ norm_gender(const char *in, size_t len, char *out, size_t cap,
 static int
 month_from_word(const char *w)
 {
-	static const struct {
-		const char *word;
-		int month;
-	} months[] = {
-		{ "jan", 1 }, { "january", 1 }, { "feb", 2 }, { "february", 2 },
-		{ "mar", 3 }, { "march", 3 }, { "apr", 4 }, { "april", 4 },
-		{ "may", 5 }, { "jun", 6 }, { "june", 6 }, { "jul", 7 },
-		{ "july", 7 }, { "aug", 8 }, { "august", 8 }, { "sep", 9 },
-		{ "sept", 9 }, { "september", 9 }, { "oct", 10 },
-		{ "october", 10 }, { "nov", 11 }, { "november", 11 },
-		{ "dec", 12 }, { "december", 12 },
-	};
+	static const char *const months[] = { "january", "february",
+	    "march", "april", "may", "june", "july", "august", "september",
+	    "october", "november", "december" };
+	size_t n = strlen(w);
 
-	for (size_t i = 0; i < sizeof(months) / sizeof(months[0]); i++)
-		if (!strcmp(w, months[i].word))
-			return months[i].month;
+	if (n < 3)
+		return 0;
+	for (int i = 0; i < 12; i++) {
+		if (memcmp(w, months[i], 3))
+			continue;
+		if (n == 3 || !strcmp(w, months[i]) ||
+		    (i == 8 && !strcmp(w, "sept")))
+			return i + 1;
+		return 0;
+	}
 	return 0;
 }
 
@@ -721,32 +771,25 @@ date_fields(const struct dtok *t, int nt, int *y, int *m, int *d)
 	return -1;
 }
 
-int
-norm_dob(const char *in, size_t len, char *out, size_t cap, const char **why)
+/* Writes v as exactly n decimal digits. */
+static void
+put_digits(char *p, int v, int n)
 {
-	struct cps c;
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* Reads the lowercased, space-folded date in b and writes YYYYMMDD. */
+static int
+dob_parse(const char *b, char *out, size_t cap, const char **why)
+{
 	struct dtok t[3];
-	char b[DATE_MAX], tmp[16];
 	const char *rest;
+	char tmp[8];
 	int nt, y, m, d, rc;
 
-	if (begin(&in, &len, why) < 0)
-		return -1;
-	if (decode(in, len, 0, &c) < 0)
-		return fail(why, "invalid UTF-8");
-	if (c.n >= sizeof(b))
-		return fail(why, "not a recognisable date");
-	for (size_t i = 0; i < c.n; i++) {
-		int32_t ch = c.v[i];
-
-		/* An NBSP between "14" and "March" is still a space. */
-		if (is_space_cp(ch))
-			ch = ' ';
-		if (ch >= 0x80)
-			return fail(why, "not a recognisable date");
-		b[i] = (char)ascii_lower(ch);
-	}
-	b[c.n] = '\0';
 	nt = date_tokens(b, t, &rest);
 	if (nt < 0 || !is_time_suffix(rest))
 		return fail(why, "not a recognisable date");
@@ -759,8 +802,45 @@ norm_dob(const char *in, size_t len, char *out, size_t cap, const char **why)
 		return fail(why, "year out of range");
 	if (!time_date_valid(y, m, d))
 		return fail(why, "not a calendar date");
-	snprintf(tmp, sizeof(tmp), "%04d%02d%02d", y, m, d);
+	put_digits(tmp, y, 4);
+	put_digits(tmp + 4, m, 2);
+	put_digits(tmp + 6, d, 2);
 	return copy_out(tmp, 8, out, cap, why);
+}
+
+int
+norm_dob(const char *in, size_t len, char *out, size_t cap, const char **why)
+{
+	struct cps c;
+	char b[DATE_MAX];
+	size_t n;
+
+	if (begin(&in, &len, why) < 0)
+		return -1;
+	if (is_ascii_str(in, len)) {
+		if (len >= sizeof(b))
+			return fail(why, "not a recognisable date");
+		for (n = 0; n < len; n++)
+			b[n] = is_ascii_space((unsigned char)in[n]) ? ' ' :
+			    (char)ascii_lower((unsigned char)in[n]);
+	} else {
+		if (decode(in, len, 0, &c) < 0)
+			return fail(why, "invalid UTF-8");
+		if (c.n >= sizeof(b))
+			return fail(why, "not a recognisable date");
+		for (n = 0; n < c.n; n++) {
+			int32_t ch = c.v[n];
+
+			/* An NBSP between "14" and "March" is a space. */
+			if (is_space_cp(ch))
+				ch = ' ';
+			if (ch >= 0x80)
+				return fail(why, "not a recognisable date");
+			b[n] = (char)ascii_lower(ch);
+		}
+	}
+	b[n] = '\0';
+	return dob_parse(b, out, cap, why);
 }
 
 /*
@@ -774,6 +854,23 @@ keep_alnum(const char *in, size_t len, char *out, size_t cap,
 	struct cps c;
 	struct out o;
 
+	if (is_ascii_str(in, len)) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < len; i++) {
+			unsigned char ch = (unsigned char)in[i];
+
+			if (!is_ascii_alpha(ch) && !is_ascii_digit(ch))
+				continue;
+			if (n + 1 >= cap)
+				return fail(why, "output buffer too small");
+			out[n++] = (char)ascii_lower(ch);
+		}
+		if (n == 0)
+			return fail(why, "no letters or digits");
+		out[n] = '\0';
+		return (int)n;
+	}
 	if (decode(in, len, UTF8PROC_COMPOSE, &c) < 0)
 		return fail(why, "invalid UTF-8");
 	out_init(&o, out, cap);
@@ -984,6 +1081,8 @@ norm_maid(const char *in, size_t len, char *out, size_t cap, const char **why)
 
 	if (begin(&in, &len, why) < 0)
 		return -1;
+	if (is_ascii_str(in, len))
+		return lower_out(in, len, out, cap, why);
 	if (decode(in, len, 0, &c) < 0)
 		return fail(why, "invalid UTF-8");
 	out_init(&o, out, cap);
