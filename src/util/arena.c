@@ -10,14 +10,6 @@
 #define ARENA_ALIGN		16
 #define ARENA_DEFAULT_CHUNK	(64 * 1024)
 
-struct arena_chunk {
-	struct arena_chunk *next;
-	size_t size;		/* usable bytes in data[] */
-	size_t used;
-	size_t before;		/* bytes used in the chunks below this one */
-	_Alignas(16) unsigned char data[];
-};
-
 static struct arena_chunk *
 chunk_new(size_t size)
 {
@@ -86,7 +78,7 @@ arena_reset(struct arena *a)
 }
 
 void *
-arena_alloc(struct arena *a, size_t size)
+arena_alloc_slow(struct arena *a, size_t size)
 {
 	struct arena_chunk *c = a->head;
 	size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);

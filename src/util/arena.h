@@ -11,7 +11,13 @@
 
 #include <stddef.h>
 
-struct arena_chunk;
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t size;		/* usable bytes in data[] */
+	size_t used;
+	size_t before;		/* bytes used in the chunks below this one */
+	_Alignas(16) unsigned char data[];
+};
 
 struct arena {
 	struct arena_chunk *head;	/* chunk being filled */
@@ -27,7 +33,29 @@ void arena_release(struct arena *a);
 /* Forgets every allocation but keeps the memory for reuse. */
 void arena_reset(struct arena *a);
 
-void *arena_alloc(struct arena *a, size_t size);	/* 16-byte aligned */
+/* The out-of-line half of arena_alloc(): a new chunk, or abort. */
+void *arena_alloc_slow(struct arena *a, size_t size);
+
+/*
+ * 16-byte aligned. Inline because cJSON calls it (through json.c's hook)
+ * for every node and string it parses: the common case is an add and a
+ * compare.
+ */
+static inline void *
+arena_alloc(struct arena *a, size_t size)
+{
+	struct arena_chunk *c = a->head;
+	size_t need = (size + 15) & ~(size_t)15;
+
+	if (c && need >= size && c->size - c->used >= need) {
+		void *p = c->data + c->used;
+
+		c->used += need;
+		return p;
+	}
+	return arena_alloc_slow(a, size);
+}
+
 void *arena_calloc(struct arena *a, size_t n, size_t size);
 char *arena_strndup(struct arena *a, const char *s, size_t len);
 char *arena_strdup(struct arena *a, const char *s);
