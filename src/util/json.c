@@ -149,19 +149,25 @@ json_keys_init(struct json_keys *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* FNV-1a; also measures the key, which callers only have NUL-terminated. */
+/*
+ * Hashes the length and three bytes of the key (first, middle, last)
+ * with independent multiplies: keys are short and strlen() is a vector
+ * scan, where a byte-serial hash is a chain of dependent multiplies.
+ * Probing sorts out the collisions.
+ */
 static unsigned
 key_hash(const char *key, unsigned *len)
 {
 	const unsigned char *p = (const unsigned char *)key;
-	unsigned h = 2166136261u;
+	size_t n = strlen(key);
+	unsigned h;
 
-	while (*p) {
-		h ^= *p++;
-		h *= 16777619u;
-	}
-	*len = (unsigned)(p - (const unsigned char *)key);
-	return h;
+	*len = (unsigned)n;
+	if (!n)
+		return 0;
+	h = (unsigned)n * 0x9e3779b1u ^ p[0] * 0x85ebca6bu ^
+	    p[n - 1] * 0xc2b2ae35u ^ p[n / 2] * 0x27d4eb2fu;
+	return h ^ h >> 15;
 }
 
 int
