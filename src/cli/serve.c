@@ -20,6 +20,7 @@
 
 #include "cli/cmd.h"
 #include "deliver/worker.h"
+#include "event/merge.h"
 #include "ingest/server.h"
 #include "store/journal.h"
 #include "store/store.h"
@@ -232,6 +233,9 @@ open_store(struct gateway *g, bool readonly, struct store **out)
 	sc.path = g->db_path;
 	sc.clock = g->clock;
 	sc.readonly = readonly;
+	/* Two legs of one pending event become one delivery (event/merge.h). */
+	if (!readonly)
+		sc.merge = event_merge_legs;
 	rc = store_open(&sc, out);
 	if (rc < 0)
 		log_error("cannot open store %s: %s", g->db_path,

@@ -504,7 +504,7 @@ append_existing(struct sq *s, struct account *ac, struct store_record *r)
 		buf_reset(&s->merged);
 		replace = s->base.cfg.merge(s->base.cfg.merge_arg, p ? p : "",
 					    n, r->payload, r->payload_len,
-					    legs, &s->merged) == 1;
+					    legs, r->legs, &s->merged) == 1;
 		if (replace && s->merged.len > STORE_MAX_PAYLOAD_BYTES)
 			replace = 0;
 	}

@@ -91,14 +91,17 @@ struct store_record {
  * Merge hook for a second record with an existing pending (account,
  * event_id): called inside the write transaction, on the writer's thread,
  * so it must be quick and must not touch the store. `legs` is the union
- * of both rows' legs. Return 1 after writing the merged payload to `out`
+ * of both rows' legs; `incoming_legs` are the appended record's own, so
+ * the callback can tell which payload came from which leg (the server
+ * leg wins conflicts). Return 1 after writing the merged payload to `out`
  * to replace the stored one, 0 to keep the stored payload, or -1 on
  * error (the stored payload is kept and the legs are still OR'd).
  */
 typedef int (*store_merge_fn)(void *arg,
 			      const char *stored, size_t stored_len,
 			      const char *incoming, size_t incoming_len,
-			      unsigned legs, struct buf *out);
+			      unsigned legs, unsigned incoming_legs,
+			      struct buf *out);
 
 struct store_config {
 	const char *path;		/* NULL: STORE_DEFAULT_PATH; the parent

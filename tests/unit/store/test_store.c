@@ -307,6 +307,7 @@ test_duplicate_within_one_append(void **state)
 struct merge_probe {
 	int calls;
 	unsigned legs;
+	unsigned incoming_legs;
 	char stored[200];
 	char incoming[200];
 };
@@ -314,12 +315,13 @@ struct merge_probe {
 static int
 merge_concat(void *arg, const char *stored, size_t stored_len,
 	     const char *incoming, size_t incoming_len, unsigned legs,
-	     struct buf *out)
+	     unsigned incoming_legs, struct buf *out)
 {
 	struct merge_probe *p = arg;
 
 	p->calls++;
 	p->legs = legs;
+	p->incoming_legs = incoming_legs;
 	snprintf(p->stored, sizeof(p->stored), "%.*s", (int)stored_len,
 		 stored);
 	snprintf(p->incoming, sizeof(p->incoming), "%.*s",
@@ -349,6 +351,7 @@ test_merge_callback(void **state)
 	assert_int_equal(b.r.outcome, STORE_MERGED);
 	assert_int_equal(p.calls, 1);
 	assert_int_equal(p.legs, 3);
+	assert_int_equal(p.incoming_legs, 2);
 	assert_string_equal(p.stored, a.payload);
 	assert_string_equal(p.incoming, b.payload);
 
