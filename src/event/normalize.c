@@ -388,7 +388,7 @@ norm_trim(const char *in, size_t len, size_t *out_len)
 static int
 email_ascii(const char *s, size_t n, char *out, size_t cap, const char **why)
 {
-	const char *at = NULL, *dot = NULL;
+	size_t at = 0, nat = 0, dot = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
@@ -396,18 +396,17 @@ email_ascii(const char *s, size_t n, char *out, size_t cap, const char **why)
 		if (ch <= ' ' || ch == 0x7F)
 			return fail(why, "not an email address");
 		if (ch == '@') {
-			if (at)
-				return fail(why, "not an email address");
-			at = s + i;
+			at = i;
+			nat++;
 		}
 	}
-	if (!at || at == s)
+	if (nat != 1 || at == 0)
 		return fail(why, "not an email address");
 	/* The domain needs a dot with a label on each side of it. */
-	for (const char *p = at + 2; p + 1 < s + n; p++)
-		if (*p == '.')
-			dot = p;
-	if (!dot)
+	for (size_t i = at + 2; i + 1 < n; i++)
+		if (s[i] == '.')
+			dot = i;
+	if (dot == 0)
 		return fail(why, "not an email address");
 	return lower_out(s, n, out, cap, why);
 }
@@ -450,8 +449,10 @@ norm_email(const char *in, size_t len, char *out, size_t cap, const char **why)
 }
 
 /*
- * Letters after this many digits that spell an extension marker ("ext",
- * "x") end the number: "+1 415 555 2671 ext. 12" is 14155552671.
+ * E.164 allows 15 digits; fewer than 7 reaches no one. An extension marker
+ * ("ext", "x", "#") ends the number once PHONE_MIN digits are in, so
+ * "+1 415 555 2671 ext. 12" is 14155552671, while the letters of a vanity
+ * number like "1-800-FLOWERS" are dropped.
  */
 #define PHONE_MIN	7
 #define PHONE_MAX	15
@@ -491,11 +492,12 @@ norm_phone(const char *in, size_t len, char *out, size_t cap, const char **why)
 
 		if (dv >= 0) {
 			seen++;
-			/* Leading zeros are a trunk or 00 prefix, never data. */
+			/* Leading zeros are a trunk or 00 prefix. */
 			if (nd == 0 && dv == 0)
 				continue;
 			if (nd == PHONE_MAX)
-				return fail(why, "too many digits for a phone number");
+				return fail(why,
+				    "too many digits for a phone number");
 			d[nd++] = (char)('0' + dv);
 		} else if (ch == '(' && seen > 0 && i + 2 < c.n &&
 		    c.v[i + 1] == '0' && c.v[i + 2] == ')') {
@@ -508,7 +510,8 @@ norm_phone(const char *in, size_t len, char *out, size_t cap, const char **why)
 
 			while (j < c.n && is_ascii_alpha(c.v[j]))
 				j++;
-			if (nd >= PHONE_MIN && is_extension_word(c.v + i, j - i))
+			if (nd >= PHONE_MIN &&
+			    is_extension_word(c.v + i, j - i))
 				break;
 			i = j - 1;
 		}
@@ -652,7 +655,7 @@ date_tokens(const char *b, struct dtok t[3], const char **rest)
 		size_t nw = 0;
 
 		while (is_date_sep(*p)) {
-			/* A punctuation separator wins over spaces around it. */
+			/* Punctuation wins over the spaces around it. */
 			if (sep == 0 || sep == ' ')
 				sep = *p;
 			else if (*p != ' ')
@@ -945,7 +948,8 @@ norm_state(const char *in, size_t len, char *out, size_t cap,
 	code = geo_state_by_name(key);
 	if (code)
 		return copy_out(code, 2, out, cap, why);
-	if (strlen(key) == 2 && is_ascii_alpha(key[0]) && is_ascii_alpha(key[1]))
+	if (strlen(key) == 2 && is_ascii_alpha(key[0]) &&
+	    is_ascii_alpha(key[1]))
 		return copy_out(key, 2, out, cap, why);
 	return fail(why, "not a two-letter state code");
 }
@@ -1011,7 +1015,8 @@ country_uses_zip(const char *country)
 	cc[0] = (char)ascii_lower((unsigned char)country[0]);
 	cc[1] = (char)ascii_lower((unsigned char)country[1]);
 	cc[2] = '\0';
-	for (size_t i = 0; i < sizeof(zip_countries) / sizeof(zip_countries[0]); i++)
+	for (size_t i = 0; i < sizeof(zip_countries) / sizeof(*zip_countries);
+	    i++)
 		if (!strcmp(cc, zip_countries[i]))
 			return true;
 	return false;

@@ -736,6 +736,119 @@ test_trim(void **state)
 	}
 }
 
+/* ISO 3166-1 (alpha-3:alpha-2) and ISO 4217, as of iso-codes 4.15. */
+static const char iso3166[] =
+	    "ABW:AW AFG:AF AGO:AO AIA:AI ALA:AX ALB:AL AND:AD ARE:AE ARG:AR "
+	    "ARM:AM ASM:AS ATA:AQ ATF:TF ATG:AG AUS:AU AUT:AT AZE:AZ BDI:BI "
+	    "BEL:BE BEN:BJ BES:BQ BFA:BF BGD:BD BGR:BG BHR:BH BHS:BS BIH:BA "
+	    "BLM:BL BLR:BY BLZ:BZ BMU:BM BOL:BO BRA:BR BRB:BB BRN:BN BTN:BT "
+	    "BVT:BV BWA:BW CAF:CF CAN:CA CCK:CC CHE:CH CHL:CL CHN:CN CIV:CI "
+	    "CMR:CM COD:CD COG:CG COK:CK COL:CO COM:KM CPV:CV CRI:CR CUB:CU "
+	    "CUW:CW CXR:CX CYM:KY CYP:CY CZE:CZ DEU:DE DJI:DJ DMA:DM DNK:DK "
+	    "DOM:DO DZA:DZ ECU:EC EGY:EG ERI:ER ESH:EH ESP:ES EST:EE ETH:ET "
+	    "FIN:FI FJI:FJ FLK:FK FRA:FR FRO:FO FSM:FM GAB:GA GBR:GB GEO:GE "
+	    "GGY:GG GHA:GH GIB:GI GIN:GN GLP:GP GMB:GM GNB:GW GNQ:GQ GRC:GR "
+	    "GRD:GD GRL:GL GTM:GT GUF:GF GUM:GU GUY:GY HKG:HK HMD:HM HND:HN "
+	    "HRV:HR HTI:HT HUN:HU IDN:ID IMN:IM IND:IN IOT:IO IRL:IE IRN:IR "
+	    "IRQ:IQ ISL:IS ISR:IL ITA:IT JAM:JM JEY:JE JOR:JO JPN:JP KAZ:KZ "
+	    "KEN:KE KGZ:KG KHM:KH KIR:KI KNA:KN KOR:KR KWT:KW LAO:LA LBN:LB "
+	    "LBR:LR LBY:LY LCA:LC LIE:LI LKA:LK LSO:LS LTU:LT LUX:LU LVA:LV "
+	    "MAC:MO MAF:MF MAR:MA MCO:MC MDA:MD MDG:MG MDV:MV MEX:MX MHL:MH "
+	    "MKD:MK MLI:ML MLT:MT MMR:MM MNE:ME MNG:MN MNP:MP MOZ:MZ MRT:MR "
+	    "MSR:MS MTQ:MQ MUS:MU MWI:MW MYS:MY MYT:YT NAM:NA NCL:NC NER:NE "
+	    "NFK:NF NGA:NG NIC:NI NIU:NU NLD:NL NOR:NO NPL:NP NRU:NR NZL:NZ "
+	    "OMN:OM PAK:PK PAN:PA PCN:PN PER:PE PHL:PH PLW:PW PNG:PG POL:PL "
+	    "PRI:PR PRK:KP PRT:PT PRY:PY PSE:PS PYF:PF QAT:QA REU:RE ROU:RO "
+	    "RUS:RU RWA:RW SAU:SA SDN:SD SEN:SN SGP:SG SGS:GS SHN:SH SJM:SJ "
+	    "SLB:SB SLE:SL SLV:SV SMR:SM SOM:SO SPM:PM SRB:RS SSD:SS STP:ST "
+	    "SUR:SR SVK:SK SVN:SI SWE:SE SWZ:SZ SXM:SX SYC:SC SYR:SY TCA:TC "
+	    "TCD:TD TGO:TG THA:TH TJK:TJ TKL:TK TKM:TM TLS:TL TON:TO TTO:TT "
+	    "TUN:TN TUR:TR TUV:TV TWN:TW TZA:TZ UGA:UG UKR:UA UMI:UM URY:UY "
+	    "USA:US UZB:UZ VAT:VA VCT:VC VEN:VE VGB:VG VIR:VI VNM:VN VUT:VU "
+	    "WLF:WF WSM:WS YEM:YE ZAF:ZA ZMB:ZM ZWE:ZW";
+static const char iso4217[] =
+	    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF "
+	    "BMD BND BOB BOV BRL BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF "
+	    "CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB "
+	    "EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR "
+	    "ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD "
+	    "KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR "
+	    "MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK "
+	    "PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP "
+	    "SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD "
+	    "TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF "
+	    "XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA YER "
+	    "ZAR ZMW ZWG ZWL";
+
+/*
+ * Every assigned code, through both of its spellings, and every currency:
+ * this also proves the geo.c tables are sorted (bsearch misses otherwise).
+ */
+static void
+test_every_code(void **state)
+{
+	static const char *const states[] = { "Alabama al", "Alaska ak",
+	    "Arizona az", "Arkansas ar", "California ca", "Colorado co",
+	    "Connecticut ct", "Delaware de", "Florida fl", "Georgia ga",
+	    "Hawaii hi", "Idaho id", "Illinois il", "Indiana in", "Iowa ia",
+	    "Kansas ks", "Kentucky ky", "Louisiana la", "Maine me",
+	    "Maryland md", "Massachusetts ma", "Michigan mi",
+	    "Minnesota mn", "Mississippi ms", "Missouri mo", "Montana mt",
+	    "Nebraska ne", "Nevada nv", "New Hampshire nh", "New Jersey nj",
+	    "New Mexico nm", "New York ny", "North Carolina nc",
+	    "North Dakota nd", "Ohio oh", "Oklahoma ok", "Oregon or",
+	    "Pennsylvania pa", "Rhode Island ri", "South Carolina sc",
+	    "South Dakota sd", "Tennessee tn", "Texas tx", "Utah ut",
+	    "Vermont vt", "Virginia va", "Washington wa",
+	    "West Virginia wv", "Wisconsin wi", "Wyoming wy",
+	    "District of Columbia dc", "Alberta ab", "Manitoba mb",
+	    "New Brunswick nb", "Nova Scotia ns", "Northwest Territories nt",
+	    "Nunavut nu", "Saskatchewan sk" };
+	char out[NORM_OUT_MAX], want[3], cur[4];
+	const char *why;
+	size_t n = 0;
+
+	(void)state;
+	for (const char *p = iso3166; *p; p += p[6] ? 7 : 6) {
+		want[0] = (char)(p[4] + ('a' - 'A'));
+		want[1] = (char)(p[5] + ('a' - 'A'));
+		want[2] = '\0';
+		assert_int_equal(norm_country(p, 3, out, sizeof(out), &why), 2);
+		assert_string_equal(out, want);
+		assert_int_equal(norm_country(p + 4, 2, out, sizeof(out), &why),
+		    2);
+		assert_string_equal(out, want);
+		n++;
+	}
+	assert_int_equal(n, 249);
+	cases_run += 2 * n;
+
+	n = 0;
+	for (const char *p = iso4217; *p; p += p[3] ? 4 : 3) {
+		char code[4], lower[3];
+
+		memcpy(code, p, 3);
+		code[3] = '\0';
+		for (int i = 0; i < 3; i++)
+			lower[i] = (char)(p[i] + ('a' - 'A'));
+		assert_true(currency_is_known(code));
+		assert_int_equal(norm_currency(lower, 3, cur, &why), 3);
+		assert_string_equal(cur, code);
+		n++;
+	}
+	assert_int_equal(n, 180);
+	cases_run += 2 * n;
+
+	for (size_t i = 0; i < ARRAY_LEN(states); i++) {
+		size_t len = strlen(states[i]) - 3;
+
+		assert_int_equal(norm_state(states[i], len, out, sizeof(out),
+		    &why), 2);
+		assert_string_equal(out, states[i] + len + 1);
+		cases_run++;
+	}
+}
+
 /* Values are (pointer, length) slices, not C strings. */
 static void
 test_not_nul_terminated(void **state)
@@ -966,6 +1079,7 @@ main(void)
 		cmocka_unit_test(test_zip),
 		cmocka_unit_test(test_external_id_and_maid),
 		cmocka_unit_test(test_currency),
+		cmocka_unit_test(test_every_code),
 		cmocka_unit_test(test_trim),
 		cmocka_unit_test(test_not_nul_terminated),
 		cmocka_unit_test(test_too_long),
