@@ -56,12 +56,12 @@ fail(struct loader *l, int line, const char *key, const char *fmt, ...)
 static int
 copy_value(char *dst, size_t cap, const char *v)
 {
-	size_t n = strlen(v);
+	int n;
 
-	if (n >= cap)
+	if (!v)
 		return -1;
-	memcpy(dst, v, n + 1);
-	return 0;
+	n = snprintf(dst, cap, "%s", v);
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
 static int
