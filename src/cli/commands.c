@@ -6,10 +6,14 @@
 
 extern const struct cmd_entry cmd_convert;
 extern const struct cmd_entry cmd_serve;
+extern const struct cmd_entry cmd_deadletters;
+extern const struct cmd_entry cmd_replay;
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_convert,
 	&cmd_serve,
+	&cmd_deadletters,
+	&cmd_replay,
 	NULL,
 };
 
