@@ -209,6 +209,53 @@ test_not_nul_terminated_and_long_message(void **state)
 	pin_response_release(&r);
 }
 
+/*
+ * Every prefix of a valid 422 body and many byte-flipped variants: the
+ * parser must neither crash nor leak (run under ASan) nor report events
+ * for a body that did not parse.
+ */
+static void
+test_truncations_and_mutations(void **state)
+{
+	const char *b = "{\"code\":953,\"message\":\"m\",\"details\":{"
+	    "\"num_events_received\":2,\"num_events_processed\":1,\"events\":"
+	    "[{\"status\":\"processed\",\"error_message\":null},"
+	    "{\"status\":\"failed\",\"error_message\":\"x\\u00e9\"}]}}";
+	size_t n = strlen(b);
+	char *m = malloc(n);
+	uint64_t rng = 99;
+
+	(void)state;
+	for (size_t len = 0; len <= n; len++) {
+		struct pin_response r;
+		char *copy = malloc(len ? len : 1);
+
+		memcpy(copy, b, len);
+		(void)pin_response_parse(&r, 422, copy, len);
+		if (!r.parsed)
+			assert_int_equal(r.n_events, 0);
+		else
+			assert_int_equal(len, n);
+		pin_response_release(&r);
+		free(copy);
+	}
+	for (int i = 0; i < 20000; i++) {
+		struct pin_response r;
+
+		memcpy(m, b, n);
+		for (int k = 0; k < 3; k++) {
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			m[rng % n] = (char)(rng >> 24);
+		}
+		(void)pin_response_parse(&r, i % 2 ? 422 : 200, m, n);
+		assert_true(r.n_events <= 2);
+		pin_response_release(&r);
+	}
+	free(m);
+}
+
 static void
 test_all_processed(void **state)
 {
@@ -235,6 +282,7 @@ main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_wrong_types_in_events),
 		cmocka_unit_test(test_not_nul_terminated_and_long_message),
+		cmocka_unit_test(test_truncations_and_mutations),
 		cmocka_unit_test(test_all_processed),
 	};
 
