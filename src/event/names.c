@@ -1,9 +1,11 @@
 #include "event/names.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/json.h"
 #include "util/banned.h"
 
 struct name_entry {
@@ -14,7 +16,8 @@ struct name_entry {
 /*
  * The OAS 5.23 list, the names Pinterest's conversion docs add (contact,
  * app_open, ...), and the event names other tools commonly emit (GA4's
- * purchase, Segment's "Order Completed"). Sorted by key for bsearch.
+ * purchase, Segment's "Order Completed"). Indexed by name_index below;
+ * kept sorted for the reader.
  */
 static const struct name_entry names[] = {
 	{ "addpaymentinfo", "add_payment_info" },
@@ -69,10 +72,17 @@ static const struct {
 	{ "watch_video", "WatchVideo" },
 };
 
-static int
-cmp_entry(const void *key, const void *elem)
+/* Every event's name is looked up: a hash, not bsearch with strcmp. */
+static struct json_keys name_index;
+static pthread_once_t name_once = PTHREAD_ONCE_INIT;
+
+static void
+build_name_index(void)
 {
-	return strcmp(key, ((const struct name_entry *)elem)->key);
+	json_keys_init(&name_index);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (json_keys_add(&name_index, names[i].key, (int)i) < 0)
+			abort();	/* a duplicate in the table above */
 }
 
 const char *
@@ -80,7 +90,7 @@ event_name_to_capi(const char *name, size_t len)
 {
 	char key[32];
 	size_t n = 0;
-	const struct name_entry *e;
+	int found;
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
@@ -92,9 +102,9 @@ event_name_to_capi(const char *name, size_t len)
 		key[n++] = (char)tolower(c);
 	}
 	key[n] = '\0';
-	e = bsearch(key, names, sizeof(names) / sizeof(names[0]),
-	    sizeof(names[0]), cmp_entry);
-	return e ? e->capi : NULL;
+	pthread_once(&name_once, build_name_index);
+	found = json_keys_find(&name_index, key);
+	return found < 0 ? NULL : names[found].capi;
 }
 
 const char *
