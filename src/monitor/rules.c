@@ -78,7 +78,7 @@ rule_config_defaults(struct rule_config *c)
 	c->alpha = 0.01;
 	c->min_events = 20;
 	c->window_ms = 5 * 60 * 1000;
-	c->max_window_ms = 3 * 3600 * 1000;
+	c->max_window_ms = 6 * 3600 * 1000;
 	c->sustain_ms = 30 * 60 * 1000;
 	c->delivery_sustain_ms = 15 * 60 * 1000;
 	c->clear_ms = 10 * 60 * 1000;
@@ -108,7 +108,8 @@ rule_triage(enum rule_id r)
 static int64_t
 next_window(const struct rule_config *c, int64_t w)
 {
-	w *= 2;
+	/* Fine steps while short (latency matters), then doubling. */
+	w = w < 6 * c->window_ms ? w + c->window_ms : 2 * w;
 	return w > c->max_window_ms ? c->max_window_ms : w;
 }
 
@@ -155,7 +156,9 @@ eval_volume(const struct rule_config *c, const struct buckets *b, int64_t now,
 		baseline_expected(b, BC_UNION, now - w, now, &bl);
 		if (bl.source == BASELINE_NONE)
 			break;
-		if (bl.expected >= c->min_events || w >= c->max_window_ms)
+		/* Enough evidence under H0 (volume at the threshold). */
+		if (c->volume_threshold * bl.expected >= c->min_events ||
+		    w >= c->max_window_ms)
 			break;
 		w = next_window(c, w);
 	}
@@ -166,9 +169,14 @@ eval_volume(const struct rule_config *c, const struct buckets *b, int64_t now,
 	if (bl.source == BASELINE_NONE || !(bl.expected > 0))
 		return;
 	out->value = (double)obs / bl.expected;
-	if (bl.expected < c->min_events)
+	if (c->volume_threshold * bl.expected < c->min_events)
 		return;
-	out->p = stats_poisson_cdf(obs, bl.expected);
+	/*
+	 * H0: the volume is at least threshold x expected. Testing against
+	 * the threshold, not the expectation, keeps ordinary dips (a slow
+	 * day, Poisson noise at night) from counting as evidence.
+	 */
+	out->p = stats_poisson_cdf(obs, c->volume_threshold * bl.expected);
 	out->verdict = out->value < c->volume_threshold && out->p < c->alpha ?
 	    VERDICT_BAD : VERDICT_OK;
 }

@@ -2,8 +2,8 @@
  * rules.h: the alert rules, their thresholds, and how each one decides.
  *
  * A rule looks at a series' recent counters over a sliding window that
- * starts at `window_ms` and doubles (up to `max_window_ms`) until it holds
- * `min_events` events of the kind it needs; with less evidence than that
+ * starts at `window_ms` and widens (in `window_ms` steps up to six of them,
+ * then doubling, up to `max_window_ms`) until it holds `min_events` events of the kind it needs; with less evidence than that
  * it answers "unknown" and never fires. A verdict of "bad" also needs a
  * statistical test at level `alpha`, so a handful of events cannot fire a
  * rule (a quiet night in a small store). The engine (monitor.c) turns
@@ -41,7 +41,7 @@ struct rule_config {
 	double alpha;			/* significance of "bad": 0.01 */
 	uint32_t min_events;		/* evidence before deciding: 20 */
 	int64_t window_ms;		/* first evaluation window: 5 min */
-	int64_t max_window_ms;		/* widest window: 3 h */
+	int64_t max_window_ms;		/* widest window: 6 h (the fine ring) */
 	int64_t sustain_ms;		/* bad this long fires: 30 min */
 	int64_t delivery_sustain_ms;	/* same for delivery_failing: 15 min */
 	int64_t clear_ms;		/* ok this long resolves: 10 min */
