@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "event/hash.h"
+#include "ingest/epik.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -64,18 +65,29 @@ events_of(const cJSON *root, const struct batch_source *src, bool *single,
 }
 
 static void
-apply_source(const struct batch_source *src, struct event *ev)
+apply_source(struct arena *a, const struct batch_source *src,
+    struct event *ev, struct batch *b)
 {
+	const char *url_epik = epik_from_url(a, ev->event_source_url);
+
 	ev->leg = src->leg;
-	if (src->leg != LEG_BROWSER)
-		return;
-	/* The browser cannot be trusted to say who it is; the socket can. */
-	if (src->client_ip)
-		ev->client_ip_address = src->client_ip;
-	if (src->user_agent && *src->user_agent)
-		ev->client_user_agent = src->user_agent;
-	if (!ev->click_id && src->click_id)
-		ev->click_id = src->click_id;
+	if (src->leg == LEG_BROWSER) {
+		/* The browser cannot be trusted to say who it is; the socket can. */
+		if (src->client_ip)
+			ev->client_ip_address = src->client_ip;
+		if (src->user_agent && *src->user_agent)
+			ev->client_user_agent = src->user_agent;
+		if (!ev->click_id && src->click_id)
+			ev->click_id = src->click_id;
+		/* A new click landed: the answer refreshes the cookie. */
+		if (url_epik && !b->epik && (!src->click_id ||
+		    strcmp(url_epik, src->click_id))) {
+			b->epik = url_epik;
+			b->epik_secure = !strncmp(ev->event_source_url, "https:", 6);
+		}
+	}
+	if (!ev->click_id && url_epik)
+		ev->click_id = url_epik;
 }
 
 static void
@@ -91,7 +103,7 @@ decode_one(struct arena *a, struct event_ctx *ctx,
 	event_diag_reset(&diag);
 	memset(r, 0, sizeof(*r));
 	if (event_decode(ctx, obj, &ev, &diag) == 0) {
-		apply_source(src, &ev);
+		apply_source(a, src, &ev, b);
 		event_finish(ctx, &ev, &diag);
 	}
 	r->n_warnings = diag.n_warnings;

@@ -33,6 +33,8 @@ struct batch_source {
 	const char *client_ip;
 	const char *user_agent;
 	const char *click_id;		/* from the _epik cookie; may be NULL */
+	/* Click id: the event's, else click_id above, else the epik
+	 * parameter of the event's event_source_url (ingest/epik.h). */
 	int64_t now_ms;
 	int64_t max_age_s;
 	int64_t not_before_ms;		/* hold for the merge window; 0 = none */
@@ -53,6 +55,10 @@ struct batch {
 	struct batch_result *results;
 	struct store_record *recs;	/* accepted events, durable after commit */
 	size_t n_recs;
+	/* Browser leg: the first epik a page URL carried that differs from
+	 * the request's _epik cookie, or NULL. The answer sets the cookie. */
+	const char *epik;
+	bool epik_secure;		/* that page was https */
 };
 
 /* A request-level failure (the whole body is unusable). */

@@ -18,6 +18,8 @@
 
 #include "event/hash.h"
 #include "ingest/batch.h"
+#include "ingest/epik.h"
+#include "ingest/tag.h"
 #include "store/journal.h"
 #include "util/arena.h"
 #include "util/buf.h"
@@ -68,6 +70,7 @@ struct request {
 	pthread_mutex_t lock;
 	bool submitted, committed, suspended;
 	int commit_status;
+	const char *set_cookie;		/* _epik refresh (ingest/epik.h), or NULL */
 };
 
 /* ---- responses ------------------------------------------------------ */
@@ -90,6 +93,9 @@ send_buf(struct request *r, unsigned status, const char *type,
 		    r->origin);
 		MHD_add_response_header(resp, "Vary", "Origin");
 	}
+	if (r->set_cookie)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE,
+		    r->set_cookie);
 	if (status == 503)
 		MHD_add_response_header(resp, "Retry-After", "5");
 	if (status >= 500)
@@ -334,6 +340,13 @@ answer_events(struct request *r)
 	}
 	batch_render(&r->batch, r->route == ROUTE_DROPIN, r->commit_status,
 	    &out, &status);
+	if (status == 202 && r->batch.epik) {
+		struct buf cookie = BUF_INIT;
+
+		epik_set_cookie(&cookie, r->batch.epik, r->batch.epik_secure);
+		r->set_cookie = arena_strndup(&r->arena, cookie.data, cookie.len);
+		buf_release(&cookie);
+	}
 	if (r->commit_status < 0)
 		log_error("journal commit failed: %s; answered 503",
 		    store_strerror(r->commit_status));
@@ -369,7 +382,8 @@ process_events(struct request *r)
 		    MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
 		epik = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
 		    "_epik");
-		src.click_id = epik && *epik ? epik : NULL;
+		src.click_id = epik ? epik_decode(&r->arena, epik,
+		    strlen(epik)) : NULL;
 		src.not_before_ms = src.now_ms + r->acct->merge_window_ms;
 	}
 	if (batch_decode(&r->arena, thread_hasher(in), &src, r->body.data,
@@ -451,6 +465,18 @@ answer_get(struct request *r)
 	return ret;
 }
 
+/* GET /v1/tag.js: public (no key, any origin), see ingest/tag.h. */
+static enum MHD_Result
+answer_tag(struct request *r, const char *method)
+{
+	unsigned status;
+	enum MHD_Result ret = tag_serve(r->conn, method, &status);
+
+	if (status >= 400)
+		atomic_fetch_add(&r->in->r4xx, 1);
+	return ret;
+}
+
 /*
  * First call for a request: route, authenticate and check limits from the
  * headers alone, so a refused request never has its body read or stored.
@@ -479,6 +505,8 @@ begin(struct request *r, const char *url, const char *method)
 			return send_error(r, 405, "method_not_allowed", "use GET "
 			    "for %s", url);
 		return MHD_YES;
+	} else if (!strcmp(url, TAG_PATH)) {
+		return answer_tag(r, method);
 	} else {
 		return send_error(r, 404, "not_found", "no route for %s %s",
 		    method, url);

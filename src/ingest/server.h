@@ -6,6 +6,7 @@
  *   POST    /v5/ad_accounts/{id}/events    drop-in for Pinterest's CAPI
  *   OPTIONS /v1/events                     CORS preflight (browser key)
  *   GET     /v1/health                     liveness and readiness
+ *   GET     /v1/tag.js                     the browser script (ingest/tag.h)
  *   GET     /metrics                       Prometheus text (admin token)
  *
  * A request is answered 202 only after its events are committed to the
