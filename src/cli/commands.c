@@ -4,6 +4,7 @@
 
 #include "util/banned.h"
 
+extern const struct cmd_entry cmd_backtest;
 extern const struct cmd_entry cmd_convert;
 extern const struct cmd_entry cmd_serve;
 extern const struct cmd_entry cmd_deadletters;
@@ -11,6 +12,7 @@ extern const struct cmd_entry cmd_replay;
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_convert,
+	&cmd_backtest,
 	&cmd_serve,
 	&cmd_deadletters,
 	&cmd_replay,
