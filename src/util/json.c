@@ -9,7 +9,14 @@
 #include "util/limits.h"
 #include "util/banned.h"
 
-static _Thread_local struct arena *thread_arena;
+/*
+ * The library is built -fPIC, which makes a thread-local a call to
+ * __tls_get_addr on every access (cJSON allocates ~100 times per event).
+ * It is only ever linked into executables, so the initial-exec model, a
+ * plain %fs-relative load, is valid.
+ */
+static _Thread_local struct arena *thread_arena
+    __attribute__((tls_model("initial-exec")));
 
 static void *
 hook_malloc(size_t size)
