@@ -116,10 +116,34 @@ static const unsigned char json_esc[256] = {
 	['"'] = 1, ['\\'] = 1,
 };
 
+/*
+ * Appends the escape for a byte json_esc[] flags (never NUL here).
+ */
+static void
+add_json_escape(struct buf *b, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char e[6] = { '\\', 0, '0', '0', hex[c >> 4], hex[c & 15] };
+
+	switch (c) {
+	case '"': e[1] = '"'; break;
+	case '\\': e[1] = '\\'; break;
+	case '\n': e[1] = 'n'; break;
+	case '\r': e[1] = 'r'; break;
+	case '\t': e[1] = 't'; break;
+	case '\b': e[1] = 'b'; break;
+	case '\f': e[1] = 'f'; break;
+	default:
+		e[1] = 'u';
+		buf_add(b, e, 6);
+		return;
+	}
+	buf_add(b, e, 2);
+}
+
 void
 buf_add_json_str(struct buf *b, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run;
 
@@ -132,24 +156,29 @@ buf_add_json_str(struct buf *b, const char *s, size_t len)
 		buf_add(b, s + run, i - run);
 		if (i == len)
 			break;
+		add_json_escape(b, p[i++]);
+	}
+	buf_addch(b, '"');
+}
 
-		unsigned char c = p[i++];
-		char e[6] = { '\\', 0, '0', '0', hex[c >> 4], hex[c & 15] };
+void
+buf_add_json_cstr(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run;
 
-		switch (c) {
-		case '"': e[1] = '"'; break;
-		case '\\': e[1] = '\\'; break;
-		case '\n': e[1] = 'n'; break;
-		case '\r': e[1] = 'r'; break;
-		case '\t': e[1] = 't'; break;
-		case '\b': e[1] = 'b'; break;
-		case '\f': e[1] = 'f'; break;
-		default:
-			e[1] = 'u';
-			buf_add(b, e, 6);
-			continue;
-		}
-		buf_add(b, e, 2);
+	/*
+	 * NUL is one of the bytes json_esc[] flags, so the scan for bytes to
+	 * escape also finds the end: no separate strlen() pass.
+	 */
+	buf_addch(b, '"');
+	for (;;) {
+		for (run = i; !json_esc[p[i]]; i++)
+			;
+		buf_add(b, s + run, i - run);
+		if (!p[i])
+			break;
+		add_json_escape(b, p[i++]);
 	}
 	buf_addch(b, '"');
 }
@@ -214,10 +243,4 @@ fmt_fixed6(char *out, size_t cap, double x)
 		}
 	}
 	return snprintf(out, cap, "%.6f", x);
-}
-
-void
-buf_add_json_cstr(struct buf *b, const char *s)
-{
-	buf_add_json_str(b, s, strlen(s));
 }

@@ -107,6 +107,25 @@ test_buf_json_escape_all_bytes(void **state)
 	assert_int_equal(b.len, w + 1);
 	assert_memory_equal(b.data + 1, want, w);
 	assert_int_equal(b.data[b.len], '\0');
+	/* The C-string form stops at the NUL and escapes the same way. */
+	buf_reset(&b);
+	buf_add_json_str(&b, in + 1, sizeof(in) - 1);
+	{
+		struct buf c = BUF_INIT;
+		char z[257];
+
+		memcpy(z, in + 1, 255);
+		z[255] = '\0';
+		buf_add_json_cstr(&c, z);
+		assert_string_equal(c.data, b.data);
+		buf_reset(&c);
+		buf_add_json_cstr(&c, "");
+		assert_string_equal(c.data, "\"\"");
+		buf_reset(&c);
+		buf_add_json_cstr(&c, "tail\\");
+		assert_string_equal(c.data, "\"tail\\\\\"");
+		buf_release(&c);
+	}
 	buf_reset(&b);
 	buf_add_json_str(&b, "", 0);
 	assert_string_equal(b.data, "\"\"");
