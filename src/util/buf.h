@@ -81,6 +81,7 @@ void buf_add_i64(struct buf *b, int64_t v);
 int fmt_fixed6(char *out, size_t cap, double x);
 __attribute__((format(printf, 2, 3)))
 void buf_addf(struct buf *b, const char *fmt, ...);
+__attribute__((format(printf, 2, 0)))
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap);
 
 /*
