@@ -14,7 +14,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PKGS := gcc make pkgconf meson ninja-build python3 curl \
 	libcjson-dev libssl-dev libutf8proc-dev libsqlite3-dev \
 	libmicrohttpd-dev libcurl4-openssl-dev libinih-dev \
-	libcmocka-dev clang libclang-rt-14-dev
+	libcmocka-dev clang libclang-rt-14-dev \
+	nodejs chromium
 # Only for `make bench`.
 BENCH_PKGS := nginx-light wrk
 
