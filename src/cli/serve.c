@@ -21,7 +21,9 @@
 #include "cli/cmd.h"
 #include "deliver/worker.h"
 #include "event/merge.h"
+#include "ingest/batch.h"
 #include "ingest/server.h"
+#include "monitor/live.h"
 #include "store/journal.h"
 #include "store/store.h"
 #include "util/arena.h"
@@ -44,6 +46,12 @@ struct gateway {
 	struct deliver *deliver;
 	struct store *deliver_store;
 	struct ingest *ingest;
+	struct live_monitor *monitor;
+	char alerts_path[CONFIG_VALUE_MAX + 32];
+	char state_path[CONFIG_VALUE_MAX + 32];
+	/* Delivery counters at the previous tick, to feed the monitor deltas. */
+	uint64_t prev_delivered[CONFIG_MAX_ACCOUNTS];
+	uint64_t prev_failed[CONFIG_MAX_ACCOUNTS];
 };
 
 static int run(int argc, char **argv);
@@ -219,6 +227,170 @@ metrics(void *arg, struct buf *out)
 		    ds.name, ds.state == DELIVER_PAUSED);
 	}
 	arena_release(&a);
+	if (g->monitor)
+		live_metrics(g->monitor, out);
+}
+
+/* ---- parity monitoring ----------------------------------------------- */
+
+static void
+observe(void *arg, const char *account, const struct batch *b)
+{
+	struct gateway *g = arg;
+
+	for (size_t i = 0; i < b->n; i++) {
+		const struct batch_result *r = &b->results[i];
+		const struct store_record *rec;
+		struct monitor_obs o;
+
+		if (!r->accepted)
+			continue;
+		rec = &b->recs[r->record];
+		/* A leg counts once: the ledger dedupes a client's retries. */
+		memset(&o, 0, sizeof(o));
+		o.account = account;
+		o.event_name = rec->event_name;
+		o.event_id = rec->event_id;
+		o.order_id = rec->order_id;
+		o.leg = rec->legs & LEG_BROWSER ? LEDGER_BROWSER : LEDGER_SERVER;
+		o.value = r->value;
+		o.fields = r->fields;
+		live_observe(g->monitor, &o);
+	}
+}
+
+static void
+status_json(void *arg, struct buf *out)
+{
+	live_status_json(((struct gateway *)arg)->monitor, out);
+}
+
+static void
+alerts_json(void *arg, struct buf *out)
+{
+	live_alerts_json(((struct gateway *)arg)->monitor, out);
+}
+
+/* Runs on the monitor thread before each tick, with the engine locked. */
+static void
+feed_delivery(void *arg, struct monitor *m)
+{
+	struct gateway *g = arg;
+
+	for (size_t i = 0; i < deliver_account_count(g->deliver) &&
+	    i < CONFIG_MAX_ACCOUNTS; i++) {
+		struct deliver_account_stats ds;
+		int status;
+
+		if (deliver_account_stats(g->deliver, i, &ds) < 0)
+			continue;
+		status = ds.state == DELIVER_PAUSED ? ds.last_status : 200;
+		monitor_delivery(m, ds.name, NULL,
+		    (uint32_t)(ds.delivered - g->prev_delivered[i]),
+		    (uint32_t)(ds.failed - g->prev_failed[i]), status);
+		g->prev_delivered[i] = ds.delivered;
+		g->prev_failed[i] = ds.failed;
+	}
+}
+
+/* [monitor] and [rules "..."] from the INI, applied over the defaults. */
+static void
+apply_settings(struct rule_config *rc, const struct rule_settings *s)
+{
+	if (s->dedup_threshold >= 0)
+		rc->dedup_threshold = s->dedup_threshold;
+	if (s->volume_threshold >= 0)
+		rc->volume_threshold = s->volume_threshold;
+	if (s->leg_down_share >= 0)
+		rc->leg_down_share = s->leg_down_share;
+	if (s->fail_share >= 0)
+		rc->fail_share = s->fail_share;
+	if (s->sustain_ms >= 0)
+		rc->sustain_ms = s->sustain_ms;
+	if (s->clear_ms >= 0)
+		rc->clear_ms = s->clear_ms;
+	if (s->min_events >= 0)
+		rc->min_events = (uint32_t)s->min_events;
+}
+
+static int
+apply_disable(struct rule_config *rc, const struct rule_settings *s,
+    const char *path)
+{
+	char list[CONFIG_VALUE_MAX], *save = NULL;
+
+	snprintf(list, sizeof(list), "%s", s->disable);
+	for (char *name = strtok_r(list, ", \t", &save); name;
+	    name = strtok_r(NULL, ", \t", &save)) {
+		int r = rule_by_name(name);
+
+		if (r < 0) {
+			fprintf(stderr, "pinbridge serve: %s:%d: disable: '%s' "
+			    "is not a rule\n", path, s->line, name);
+			return -1;
+		}
+		rc->enabled[r] = false;
+	}
+	return 0;
+}
+
+struct rules_job {
+	const struct config *cfg;
+	int rc;
+};
+
+static void
+set_rules(struct monitor *m, void *arg)
+{
+	struct rules_job *job = arg;
+	const struct config *cfg = job->cfg;
+
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		const struct rule_settings *s = &cfg->rules[i];
+		struct rule_config rc;
+
+		rule_config_defaults(&rc);
+		apply_settings(&rc, &cfg->monitor);
+		apply_settings(&rc, s);
+		if (apply_disable(&rc, &cfg->monitor, cfg->path) < 0 ||
+		    apply_disable(&rc, s, cfg->path) < 0) {
+			job->rc = -1;
+			return;
+		}
+		monitor_set_rules(m, s->account[0] ? s->account : NULL,
+		    s->event_name[0] ? s->event_name : NULL, &rc);
+	}
+}
+
+static int
+start_monitor(struct gateway *g)
+{
+	struct live_config lc;
+	struct rules_job job = { &g->cfg, 0 };
+
+	memset(&lc, 0, sizeof(lc));
+	lc.clock = g->clock;
+	monitor_config_defaults(&lc.engine);
+	apply_settings(&lc.engine.rules, &g->cfg.monitor);
+	if (apply_disable(&lc.engine.rules, &g->cfg.monitor, g->cfg.path) < 0)
+		return -1;
+	lc.engine.grace_ms = g->cfg.grace_ms;
+	snprintf(g->alerts_path, sizeof(g->alerts_path), "%s/alerts.ndjson",
+	    g->cfg.data_dir);
+	snprintf(g->state_path, sizeof(g->state_path), "%s/monitor.state",
+	    g->cfg.data_dir);
+	lc.alerts_path = g->alerts_path;
+	lc.state_path = g->state_path;
+	lc.webhook_url = g->cfg.webhook_url[0] ? g->cfg.webhook_url : NULL;
+	lc.before_tick = feed_delivery;
+	lc.arg = g;
+	g->monitor = live_start(&lc);
+	if (!g->monitor) {
+		log_error("cannot start parity monitoring");
+		return -1;
+	}
+	live_with(g->monitor, set_rules, &job);
+	return job.rc;
 }
 
 /* ---- start and stop ---------------------------------------------------- */
@@ -331,6 +503,8 @@ stop_all(struct gateway *g)
 	g->ingest = NULL;
 	journal_close(g->journal);
 	g->journal = NULL;
+	live_stop(g->monitor);
+	g->monitor = NULL;
 	if (g->deliver) {
 		deliver_stop(g->deliver);
 		deliver_free(g->deliver);
@@ -344,7 +518,14 @@ stop_all(struct gateway *g)
 static int
 start_all(struct gateway *g)
 {
-	struct ingest_hooks hooks = { health, metrics, g };
+	struct ingest_hooks hooks = {
+		.health = health,
+		.metrics = metrics,
+		.observe = observe,
+		.status = status_json,
+		.alerts = alerts_json,
+		.arg = g,
+	};
 	struct store *writer;
 	char err[512];
 
@@ -368,7 +549,8 @@ start_all(struct gateway *g)
 		store_close(writer);
 		return -1;
 	}
-	if (open_store(g, true, &g->stats_store) < 0 || start_delivery(g) < 0)
+	if (open_store(g, true, &g->stats_store) < 0 || start_delivery(g) < 0 ||
+	    start_monitor(g) < 0)
 		return -1;
 	g->ingest = ingest_start(&g->cfg, g->journal, g->clock, &hooks, err,
 	    sizeof(err));

@@ -2,9 +2,11 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "event/hash.h"
+#include "monitor/monitor.h"
 #include "ingest/epik.h"
 #include "util/arena.h"
 #include "util/buf.h"
@@ -129,6 +131,8 @@ decode_one(struct arena *a, struct event_ctx *ctx,
 	rec->payload_len = payload->len;
 	r->accepted = true;
 	r->event_id = ev.event_id;
+	r->value = ev.custom.value ? strtod(ev.custom.value, NULL) : 0;
+	r->fields = monitor_fields_of(&ev);
 	r->record = b->n_recs++;
 }
 

@@ -48,6 +48,9 @@ struct batch_result {
 	size_t n_warnings;
 	struct event_error error;	/* rejected: why */
 	size_t record;			/* accepted: index into recs */
+	/* For parity monitoring (monitor/monitor.h). */
+	double value;			/* custom_data.value, 0 when absent */
+	uint32_t fields;		/* monitor_fields_of() of the event */
 };
 
 struct batch {

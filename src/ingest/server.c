@@ -40,6 +40,8 @@ enum route {
 	ROUTE_PREFLIGHT,	/* OPTIONS /v1/events */
 	ROUTE_HEALTH,
 	ROUTE_METRICS,
+	ROUTE_STATUS,		/* GET /v1/status (admin) */
+	ROUTE_ALERTS,		/* GET /v1/alerts (admin) */
 };
 
 struct ingest {
@@ -350,6 +352,8 @@ answer_events(struct request *r)
 	if (r->commit_status < 0)
 		log_error("journal commit failed: %s; answered 503",
 		    store_strerror(r->commit_status));
+	else if (r->batch.n_recs && r->in->hooks.observe)
+		r->in->hooks.observe(r->in->hooks.arg, r->acct->name, &r->batch);
 	ret = send_json(r, (unsigned)status, &out);
 	buf_release(&out);
 	return ret;
@@ -446,14 +450,23 @@ answer_get(struct request *r)
 	enum MHD_Result ret;
 	int status = 200;
 
+	if (r->route != ROUTE_HEALTH && !admin_allowed(r))
+		return send_error(r, 401, "unauthorized", "this endpoint needs "
+		    "Authorization: Bearer <admin token>");
 	if (r->route == ROUTE_METRICS) {
-		if (!admin_allowed(r))
-			return send_error(r, 401, "unauthorized", "GET /metrics "
-			    "needs Authorization: Bearer <admin token>");
 		ingest_metrics(r->in, &out);
 		if (r->in->hooks.metrics)
 			r->in->hooks.metrics(r->in->hooks.arg, &out);
 		ret = send_buf(r, 200, "text/plain; version=0.0.4", &out);
+	} else if (r->route == ROUTE_STATUS || r->route == ROUTE_ALERTS) {
+		void (*fn)(void *, struct buf *) = r->route == ROUTE_STATUS ?
+		    r->in->hooks.status : r->in->hooks.alerts;
+
+		if (fn)
+			fn(r->in->hooks.arg, &out);
+		else
+			buf_adds(&out, "{}");
+		ret = send_json(r, 200, &out);
 	} else {
 		if (r->in->hooks.health)
 			status = r->in->hooks.health(r->in->hooks.arg, &out);
@@ -499,8 +512,11 @@ begin(struct request *r, const char *url, const char *method)
 		if (!post)
 			return send_error(r, 405, "method_not_allowed", "use POST "
 			    "for %s", url);
-	} else if (!strcmp(url, "/v1/health") || !strcmp(url, "/metrics")) {
-		r->route = url[1] == 'm' ? ROUTE_METRICS : ROUTE_HEALTH;
+	} else if (!strcmp(url, "/v1/health") || !strcmp(url, "/metrics") ||
+	    !strcmp(url, "/v1/status") || !strcmp(url, "/v1/alerts")) {
+		r->route = !strcmp(url, "/metrics") ? ROUTE_METRICS :
+		    !strcmp(url, "/v1/status") ? ROUTE_STATUS :
+		    !strcmp(url, "/v1/alerts") ? ROUTE_ALERTS : ROUTE_HEALTH;
 		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 			return send_error(r, 405, "method_not_allowed", "use GET "
 			    "for %s", url);
@@ -564,7 +580,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (r->route == ROUTE_HEALTH || r->route == ROUTE_METRICS)
+	if (r->route == ROUTE_HEALTH || r->route == ROUTE_METRICS ||
+	    r->route == ROUTE_STATUS || r->route == ROUTE_ALERTS)
 		return answer_get(r);
 	if (r->submitted)
 		return answer_events(r);	/* resumed after the commit */

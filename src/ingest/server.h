@@ -8,6 +8,8 @@
  *   GET     /v1/health                     liveness and readiness
  *   GET     /v1/tag.js                     the browser script (ingest/tag.h)
  *   GET     /metrics                       Prometheus text (admin token)
+ *   GET     /v1/status                     parity and delivery JSON (admin)
+ *   GET     /v1/alerts                     open and recent alerts (admin)
  *
  * A request is answered 202 only after its events are committed to the
  * journal: the connection is suspended while the group commit runs and
@@ -19,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct batch;
 struct buf;
 struct clock;
 struct config;
@@ -31,6 +34,16 @@ struct ingest_hooks {
 	int (*health)(void *arg, struct buf *out);
 	/* Appends Prometheus text exposition. */
 	void (*metrics)(void *arg, struct buf *out);
+	/*
+	 * Called once the events of a request are durable, with the account
+	 * and the request's results (ingest/batch.h): parity monitoring
+	 * counts them. May be NULL.
+	 */
+	void (*observe)(void *arg, const char *account,
+	    const struct batch *b);
+	/* GET /v1/status and /v1/alerts (admin): append JSON. May be NULL. */
+	void (*status)(void *arg, struct buf *out);
+	void (*alerts)(void *arg, struct buf *out);
 	void *arg;
 };
 

@@ -24,6 +24,7 @@
 struct loader {
 	struct config *c;
 	struct account_config *acct;	/* current [account] section */
+	struct rule_settings *rules;	/* current [monitor] or [rules] section */
 	char section[CONFIG_VALUE_MAX];
 	FILE *f;
 	int line;		/* of the line inih is handling */
@@ -404,6 +405,126 @@ account_key(struct loader *l, int line, const char *k, const char *v)
 	return 1;
 }
 
+static int
+parse_share(const char *v, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(v, &end);
+	return errno || end == v || *end || *out < 0 || *out > 1 ? -1 : 0;
+}
+
+/* Keys shared by [monitor] and [rules "..."]. */
+static int
+rules_key(struct loader *l, int line, const char *k, const char *v)
+{
+	struct rule_settings *r = l->rules;
+	struct config *c = l->c;
+	double *share = NULL;
+	int64_t *ms = NULL;
+	long long n;
+
+	if (r == &c->monitor && !strcmp(k, "webhook_url")) {
+		if ((strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) ||
+		    copy_value(c->webhook_url, sizeof(c->webhook_url), v) < 0)
+			return fail(l, line, k, "must be an http(s) URL");
+		return 1;
+	}
+	if (r == &c->monitor && !strcmp(k, "grace")) {
+		if (duration_parse_ms(v, &c->grace_ms) < 0 ||
+		    c->grace_ms > 86400000)
+			return fail(l, line, k, "must be a duration up to 1d, "
+			    "e.g. 10m");
+		return 1;
+	}
+	if (!strcmp(k, "dedup_threshold"))
+		share = &r->dedup_threshold;
+	else if (!strcmp(k, "volume_threshold"))
+		share = &r->volume_threshold;
+	else if (!strcmp(k, "leg_down_share"))
+		share = &r->leg_down_share;
+	else if (!strcmp(k, "fail_share"))
+		share = &r->fail_share;
+	else if (!strcmp(k, "sustain"))
+		ms = &r->sustain_ms;
+	else if (!strcmp(k, "clear"))
+		ms = &r->clear_ms;
+	if (share) {
+		if (parse_share(v, share) < 0)
+			return fail(l, line, k, "must be a share from 0 to 1, "
+			    "e.g. 0.7");
+		return 1;
+	}
+	if (ms) {
+		if (duration_parse_ms(v, ms) < 0 || *ms < 60000 ||
+		    *ms > 86400000)
+			return fail(l, line, k, "must be a duration from 1m to "
+			    "1d, e.g. 30m");
+		return 1;
+	}
+	if (!strcmp(k, "min_events")) {
+		if (parse_int(v, 1, 100000, &n) < 0)
+			return fail(l, line, k, "must be a whole number from 1 "
+			    "to 100000");
+		r->min_events = (long)n;
+		return 1;
+	}
+	if (!strcmp(k, "disable")) {
+		if (copy_value(r->disable, sizeof(r->disable), v) < 0)
+			return fail(l, line, k, "value too long");
+		return 1;
+	}
+	return fail(l, line, k, "unknown key");
+}
+
+static void
+rule_settings_unset(struct rule_settings *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->dedup_threshold = -1;
+	r->volume_threshold = -1;
+	r->leg_down_share = -1;
+	r->fail_share = -1;
+	r->sustain_ms = -1;
+	r->clear_ms = -1;
+	r->min_events = -1;
+}
+
+/* Parses `rules "ACCOUNT"` or `rules "ACCOUNT/EVENT"`. */
+static int
+rules_section(struct loader *l, const char *section)
+{
+	struct config *c = l->c;
+	const char *p = section + 5, *end, *slash;
+	struct rule_settings *r;
+
+	while (*p == ' ')
+		p++;
+	if (*p != '"' || !(end = strchr(p + 1, '"')) || end[1] != '\0' ||
+	    end == p + 1)
+		return fail(l, l->line, section, "write [rules \"ACCOUNT\"] or "
+		    "[rules \"ACCOUNT/EVENT\"] (\"*\" for every account)");
+	if (c->n_rules == CONFIG_MAX_RULES)
+		return fail(l, l->line, section, "at most %d [rules] sections",
+		    CONFIG_MAX_RULES);
+	r = &c->rules[c->n_rules++];
+	rule_settings_unset(r);
+	r->line = l->line;
+	p++;
+	slash = memchr(p, '/', (size_t)(end - p));
+	if ((size_t)((slash ? slash : end) - p) >= sizeof(r->account) ||
+	    (slash && (size_t)(end - slash - 1) >= sizeof(r->event_name)))
+		return fail(l, l->line, section, "name too long");
+	memcpy(r->account, p, (size_t)((slash ? slash : end) - p));
+	if (!strcmp(r->account, "*"))
+		r->account[0] = '\0';
+	if (slash)
+		memcpy(r->event_name, slash + 1, (size_t)(end - slash - 1));
+	l->rules = r;
+	return 1;
+}
+
 /* Parses `account "NAME"` (git-config style) into name. */
 static int
 account_section(const char *section, char *name, size_t cap)
@@ -443,8 +564,16 @@ begin_section(struct loader *l, const char *section)
 
 	copy_value(l->section, sizeof(l->section), section);
 	l->acct = NULL;
+	l->rules = NULL;
 	if (!strcmp(section, "server") || !strcmp(section, "delivery"))
 		return 1;
+	if (!strcmp(section, "monitor")) {
+		l->rules = &c->monitor;
+		return 1;
+	}
+	if (!strncmp(section, "rules", 5) && (section[5] == ' ' ||
+	    section[5] == '"'))
+		return rules_section(l, section);
 	if (strncmp(section, "account", 7) || (section[7] != ' ' &&
 	    section[7] != '"'))
 		return fail(l, l->line, section, "unknown section");
@@ -479,6 +608,8 @@ on_entry(void *user, const char *section, const char *key, const char *value)
 		return server_key(l, l->line, key, value);
 	if (!strcmp(section, "delivery"))
 		return delivery_key(l, l->line, key, value);
+	if (l->rules)
+		return rules_key(l, l->line, key, value);
 	return account_key(l, l->line, key, value);
 }
 
@@ -511,6 +642,8 @@ config_defaults(struct config *c)
 	c->backoff_base_ms = 1000;
 	c->backoff_max_ms = 600000;
 	c->request_timeout_ms = 30000;
+	rule_settings_unset(&c->monitor);
+	c->grace_ms = 10 * 60000;
 }
 
 static int

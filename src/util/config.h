@@ -23,6 +23,7 @@
 #define CONFIG_MAX_PROXIES	16
 #define CONFIG_NAME_MAX		64
 #define CONFIG_VALUE_MAX	512
+#define CONFIG_MAX_RULES	64
 
 /* An IPv4 or IPv6 network, for trusted_proxies. */
 struct cidr {
@@ -56,6 +57,25 @@ struct account_config {
 	int line;				/* where the section starts */
 };
 
+/*
+ * Parity-monitoring thresholds: [monitor] holds the defaults, and
+ * [rules "ACCOUNT"] / [rules "ACCOUNT/EVENT"] override them per series.
+ * A field left unset is negative (or "") and inherits.
+ */
+struct rule_settings {
+	char account[CONFIG_NAME_MAX];		/* "" = every account */
+	char event_name[CONFIG_NAME_MAX];	/* "" = every event */
+	double dedup_threshold;
+	double volume_threshold;
+	double leg_down_share;
+	double fail_share;
+	int64_t sustain_ms;
+	int64_t clear_ms;
+	long min_events;
+	char disable[CONFIG_VALUE_MAX];		/* rule names, comma separated */
+	int line;
+};
+
 struct config {
 	char path[CONFIG_VALUE_MAX];
 
@@ -79,6 +99,13 @@ struct config {
 	int64_t backoff_max_ms;
 	int64_t request_timeout_ms;
 	char sink_path[CONFIG_VALUE_MAX];
+
+	/* [monitor] */
+	struct rule_settings monitor;
+	char webhook_url[CONFIG_VALUE_MAX];
+	int64_t grace_ms;
+	struct rule_settings rules[CONFIG_MAX_RULES];
+	size_t n_rules;
 
 	struct account_config accounts[CONFIG_MAX_ACCOUNTS];
 	size_t n_accounts;
