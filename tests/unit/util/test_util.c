@@ -132,6 +132,68 @@ test_buf_json_escape_all_bytes(void **state)
 	buf_release(&b);
 }
 
+/* Byte-at-a-time escaping, the reference for the word-wise scan. */
+static void
+json_escape_ref(struct buf *b, const unsigned char *s, size_t len)
+{
+	buf_addch(b, '"');
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\')
+			buf_addf(b, "\\%c", c);
+		else if (c == '\n')
+			buf_adds(b, "\\n");
+		else if (c == '\r')
+			buf_adds(b, "\\r");
+		else if (c == '\t')
+			buf_adds(b, "\\t");
+		else if (c == '\b')
+			buf_adds(b, "\\b");
+		else if (c == '\f')
+			buf_adds(b, "\\f");
+		else if (c < 0x20)
+			buf_addf(b, "\\u%04x", c);
+		else
+			buf_addch(b, (char)c);
+	}
+	buf_addch(b, '"');
+}
+
+static void
+test_buf_json_escape_random(void **state)
+{
+	static const unsigned char alphabet[] = {
+		'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', '"', '\\', '\n', 0x01,
+		0x1f, 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff,
+	};
+	struct buf got = BUF_INIT, want = BUF_INIT;
+	unsigned char in[48];
+	uint64_t r = 99;
+
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		size_t n;
+
+		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+		n = (size_t)(r >> 33) % sizeof(in);
+		for (size_t j = 0; j < n; j++) {
+			r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+			/* Mostly clean runs, so whole clean words occur. */
+			in[j] = r >> 60 ? 'x' :
+			    alphabet[(r >> 33) % sizeof(alphabet)];
+		}
+		buf_reset(&got);
+		buf_reset(&want);
+		buf_add_json_str(&got, (const char *)in, n);
+		json_escape_ref(&want, in, n);
+		assert_int_equal(got.len, want.len);
+		assert_memory_equal(got.data, want.data, want.len);
+	}
+	buf_release(&got);
+	buf_release(&want);
+}
+
 static void
 test_fmt_i64(void **state)
 {
@@ -493,6 +555,7 @@ main(void)
 		cmocka_unit_test(test_buf_basics),
 		cmocka_unit_test(test_buf_json_escape),
 		cmocka_unit_test(test_buf_json_escape_all_bytes),
+		cmocka_unit_test(test_buf_json_escape_random),
 		cmocka_unit_test(test_fmt_i64),
 		cmocka_unit_test(test_fmt_fixed6),
 		cmocka_unit_test(test_iso8601),
