@@ -2,11 +2,17 @@
  * bench_store.c: throughput of the durable journal and of delivery claims.
  *
  *   bench_store [-d dir] [-s seconds] [-p payload_bytes] [-n claim_rows]
+ *               [-r] [-o append|append1|append100|claim] [-t threads]
  *
  * Appends 1-event and 100-event groups from 1..64 threads through the
  * group-commit journal (each thread waits for its ack, like a client),
  * then claims and marks done a prefilled backlog 1000 rows at a time.
  * Every run uses a fresh database in a temp dir under -d (default /tmp).
+ *
+ * -r uses random 32-hex event ids instead of sequential ones: real ids
+ * are UUIDs or name:order_id, and random keys are what make the
+ * idempotency index expensive. -o runs one part only and -t one thread
+ * count only, so a profiler sees one path.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,7 +33,36 @@ struct opts {
 	double seconds;
 	size_t payload;
 	int claim_rows;
+	int random_ids;
+	const char *only;		/* NULL: everything */
+	int threads;			/* 0: 1, 4, 16, 64 */
 };
+
+static int random_ids;
+
+/*
+ * An event id for sequence number `seq`: "ev-<seq>", or with -r 32 hex
+ * digits from a 64-bit mix of it (distinct for distinct seq, so no
+ * duplicates, but in no useful order).
+ */
+static void
+make_id(char *out, size_t n, long seq)
+{
+	uint64_t x = (uint64_t)seq, y;
+
+	if (!random_ids) {
+		snprintf(out, n, "ev-%ld", seq);
+		return;
+	}
+	/* splitmix64 finalizer: a bijection, so ids never collide. */
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	y = x * 0xd6e8feb86659fd93ull + 0x2545f4914f6cdd1dull;
+	snprintf(out, n, "%016llx%016llx", (unsigned long long)x,
+		 (unsigned long long)y);
+}
 
 struct run {
 	struct journal *j;
@@ -59,14 +94,14 @@ submitter(void *arg)
 {
 	struct run *r = arg;
 	struct store_record *recs = calloc((size_t)r->group, sizeof(*recs));
-	char (*ids)[32] = calloc((size_t)r->group, sizeof(*ids));
+	char (*ids)[40] = calloc((size_t)r->group, sizeof(*ids));
 
 	while (clock_mono_us() < r->stop_us) {
 		long base = atomic_fetch_add(&r->seq, r->group);
 		int64_t now = clock_mono_ms();
 
 		for (int i = 0; i < r->group; i++) {
-			snprintf(ids[i], sizeof(ids[i]), "ev-%ld", base + i);
+			make_id(ids[i], sizeof(ids[i]), base + i);
 			recs[i].account = (base + i) % 4 ? "shop" : "other";
 			recs[i].event_id = ids[i];
 			recs[i].event_name = "checkout";
@@ -159,7 +194,7 @@ bench_claim(const struct opts *o, const char *payload)
 {
 	struct store_config cfg = { 0 };
 	struct store_record *recs = calloc(1000, sizeof(*recs));
-	char (*ids)[32] = calloc(1000, sizeof(*ids));
+	char (*ids)[40] = calloc(1000, sizeof(*ids));
 	int64_t *done = calloc(1000, sizeof(*done));
 	struct store_row *rows;
 	struct store *st;
@@ -177,7 +212,7 @@ bench_claim(const struct opts *o, const char *payload)
 	}
 	for (int b = 0; b < o->claim_rows / 1000; b++) {
 		for (int i = 0; i < 1000; i++) {
-			snprintf(ids[i], sizeof(ids[i]), "ev-%d-%d", b, i);
+			make_id(ids[i], sizeof(ids[i]), (long)b * 1000 + i);
 			recs[i].account = "shop";
 			recs[i].event_id = ids[i];
 			recs[i].event_name = "checkout";
@@ -251,19 +286,24 @@ int
 main(int argc, char **argv)
 {
 	static const int threads[] = { 1, 4, 16, 64 };
-	struct opts o = { "/tmp", 2.0, 700, 200000 };
+	struct opts o = { "/tmp", 2.0, 700, 200000, 0, NULL, 0 };
 	char *payload;
 	int c;
 
-	while ((c = getopt(argc, argv, "d:s:p:n:")) != -1) {
+	while ((c = getopt(argc, argv, "d:s:p:n:ro:t:")) != -1) {
 		switch (c) {
 		case 'd': o.dir = optarg; break;
 		case 's': o.seconds = strtod(optarg, NULL); break;
 		case 'p': o.payload = (size_t)strtoul(optarg, NULL, 10); break;
 		case 'n': o.claim_rows = (int)strtol(optarg, NULL, 10); break;
+		case 'r': o.random_ids = 1; break;
+		case 'o': o.only = optarg; break;
+		case 't': o.threads = (int)strtol(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: bench_store [-d dir] [-s seconds]"
-				" [-p payload_bytes] [-n claim_rows]\n");
+				" [-p payload_bytes] [-n claim_rows] [-r]"
+				" [-o append|append1|append100|claim]"
+				" [-t threads]\n");
 			return 2;
 		}
 	}
@@ -271,12 +311,28 @@ main(int argc, char **argv)
 		o.payload = 128;
 	payload = malloc(o.payload + 1);
 	make_payload(payload, o.payload);
-	printf("payload %zu bytes, %.1f s per run, dir %s\n", o.payload,
-	       o.seconds, o.dir);
-	for (size_t g = 0; g < 2; g++)
-		for (size_t i = 0; i < sizeof(threads) / sizeof(*threads); i++)
+	if (o.threads < 0 || o.threads > 64)
+		o.threads = 64;
+	random_ids = o.random_ids;
+	printf("payload %zu bytes, %.1f s per run, dir %s, %s ids\n",
+	       o.payload, o.seconds, o.dir,
+	       o.random_ids ? "random" : "sequential");
+	for (int g = 0; g < 2; g++) {
+		const char *want = g ? "append100" : "append1";
+
+		if (o.only && strcmp(o.only, "append") && strcmp(o.only, want))
+			continue;
+		for (size_t i = 0; i < sizeof(threads) / sizeof(*threads); i++) {
+			if (o.threads && o.threads != threads[i])
+				continue;
 			bench_append(&o, payload, g ? 100 : 1, threads[i]);
-	bench_claim(&o, payload);
+		}
+		if (o.threads && o.threads != 1 && o.threads != 4 &&
+		    o.threads != 16 && o.threads != 64)
+			bench_append(&o, payload, g ? 100 : 1, o.threads);
+	}
+	if (!o.only || !strcmp(o.only, "claim"))
+		bench_claim(&o, payload);
 	free(payload);
 	return 0;
 }
