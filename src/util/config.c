@@ -602,8 +602,6 @@ on_entry(void *user, const char *section, const char *key, const char *value)
 		return 0;
 	if (!*section)
 		return fail(l, l->line, key, "key outside of any section");
-	if (strcmp(section, l->section) && !begin_section(l, section))
-		return 0;
 	if (!strcmp(section, "server"))
 		return server_key(l, l->line, key, value);
 	if (!strcmp(section, "delivery"))
@@ -613,15 +611,36 @@ on_entry(void *user, const char *section, const char *key, const char *value)
 	return account_key(l, l->line, key, value);
 }
 
-/* inih's line reader, counting lines so errors can name them. */
+/*
+ * inih's line reader. It counts lines so errors can name them, and starts
+ * sections itself: inih reports a section only through its keys, so it
+ * would never show an empty section or a header repeated later.
+ */
 static char *
 read_line(char *str, int num, void *stream)
 {
 	struct loader *l = stream;
-	char *r = fgets(str, num, l->f);
+	char *r = fgets(str, num, l->f), *p, *end;
+	char name[CONFIG_VALUE_MAX];
 
-	if (r)
-		l->line++;
+	if (!r)
+		return r;
+	l->line++;
+	for (p = str; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p != '[' || l->failed || !(end = strchr(p, ']')))
+		return r;
+	for (p++; *p == ' '; p++)
+		;
+	while (end > p && end[-1] == ' ')
+		end--;
+	if ((size_t)(end - p) >= sizeof(name)) {
+		fail(l, l->line, "section", "name too long");
+		return r;
+	}
+	memcpy(name, p, (size_t)(end - p));
+	name[end - p] = '\0';
+	begin_section(l, name);
 	return r;
 }
 
