@@ -19,7 +19,10 @@
 
 #include "util/limits.h"
 
-/* Normalized values are never longer than their (bounded) input. */
+/*
+ * Room for any normalized value: NFC can double the bytes of a bounded
+ * input and lowercasing can add half again (tests check the worst case).
+ */
 #define NORM_OUT_MAX	(PB_MAX_FIELD_BYTES * 4 + 1)
 
 typedef int (*norm_fn)(const char *in, size_t len, char *out, size_t cap,
