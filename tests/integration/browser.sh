@@ -221,5 +221,9 @@ expect "consent granted: the held checkout reached Pinterest" \
 expect "consent declined: nothing reached Pinterest" \
 	"$(fake_received checkout:E2E-C)" 0
 
-stop_gw
+kill -TERM "$GW_PID" 2>/dev/null
+wait "$GW_PID"
+expect "gateway stops cleanly on SIGTERM" "$?" 0
+check "no sanitizer report in the gateway log" \
+	sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$T_TMP/gw.log'"
 done_testing
