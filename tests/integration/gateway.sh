@@ -103,6 +103,33 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$GW_URL/v5/ad_accounts/1234567890
 	-H "Authorization: Bearer wrong" --data-binary '{"data":[]}')
 check "drop-in: a wrong key is 401" test "$code" = 401
 
+# -- browser leg: the socket says who the client is, not the body --------------
+bpost() {	# bpost ID [curl options]: a browser-key event from an allowed origin
+	id=$1; shift
+	curl -s -o "$T_TMP/resp" -w '%{http_code}' "$GW_URL/v1/events?key=pk_test_browser_key" \
+		-H 'Origin: http://127.0.0.1' -H 'User-Agent: BrowserUA/1.0' "$@" \
+		--data-binary "{\"event_name\":\"page_visit\",\"event_id\":\"$id\",\"client_ip_address\":\"10.6.6.6\"}"
+}
+code=$(bpost xff-1 -H 'X-Forwarded-For: 203.0.113.50')
+check "browser key from an allowed origin: 202" test "$code" = 202
+check "browser leg: IP from the socket, XFF ignored from an untrusted peer" wait_until 10 sh -c \
+	"grep '\"xff-1\"' '$T_TMP/fake.ndjson' | grep -q '\"client_ip_address\":\"127.0.0.1\",\"client_user_agent\":\"BrowserUA/1.0\"'"
+code=$(curl -s -o "$T_TMP/resp" -w '%{http_code}' "$GW_URL/v1/events?key=pk_test_browser_key" \
+	-H 'Origin: https://evil.example' --data-binary '{"event_name":"lead","event_id":"evil"}')
+check "browser key from another origin: 403 origin_not_allowed" sh -c \
+	"[ $code = 403 ] && grep -q origin_not_allowed '$T_TMP/resp'"
+code=$(curl -s -o /dev/null -D "$T_TMP/hdr" -w '%{http_code}' -X OPTIONS \
+	"$GW_URL/v1/events?key=pk_test_browser_key" -H 'Origin: http://127.0.0.1' \
+	-H 'Access-Control-Request-Method: POST')
+check "CORS preflight from an allowed origin: 204 with the origin echoed" sh -c \
+	"[ $code = 204 ] && grep -qi '^Access-Control-Allow-Origin: http://127.0.0.1' '$T_TMP/hdr'"
+stop_gw
+sed -i 's/^max_age = .*/&\ntrusted_proxies = 127.0.0.1/' "$T_TMP/gw.ini"
+start_gw "$T_TMP/gw.ini"
+bpost xff-2 -H 'X-Forwarded-For: 198.51.100.1, 203.0.113.51' >/dev/null
+check "behind a trusted proxy: the right-most untrusted XFF hop is the client" wait_until 10 sh -c \
+	"grep '\"xff-2\"' '$T_TMP/fake.ndjson' | grep -q '\"client_ip_address\":\"203.0.113.51\"'"
+
 # -- request errors are JSON with stable codes ---------------------------------
 code=$(post 'not json')
 check "invalid JSON: 400 invalid_json" sh -c "[ $code = 400 ] && grep -q '\"code\":\"invalid_json\"' '$T_TMP/resp'"
