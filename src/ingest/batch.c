@@ -124,7 +124,7 @@ decode_one(struct arena *a, struct event_ctx *ctx,
 	rec->event_name = ev.event_name;
 	rec->event_time = ev.event_time;
 	rec->received_at_ms = src->now_ms;
-	rec->not_before_ms = src->leg == LEG_BROWSER ? src->not_before_ms : 0;
+	rec->not_before_ms = src->not_before_ms;
 	rec->legs = src->leg;
 	rec->order_id = ev.custom.order_id;
 	rec->payload = arena_strndup(a, payload->data, payload->len);

@@ -37,7 +37,8 @@ struct batch_source {
 	 * parameter of the event's event_source_url (ingest/epik.h). */
 	int64_t now_ms;
 	int64_t max_age_s;
-	int64_t not_before_ms;		/* hold for the merge window; 0 = none */
+	int64_t not_before_ms;		/* hold for the merge window (either
+					 * leg); 0 = deliver at once */
 };
 
 /* The fate of one event of the request. */

@@ -388,8 +388,14 @@ process_events(struct request *r)
 		    "_epik");
 		src.click_id = epik ? epik_decode(&r->arena, epik,
 		    strlen(epik)) : NULL;
-		src.not_before_ms = src.now_ms + r->acct->merge_window_ms;
 	}
+	/*
+	 * Either leg may arrive first; holding both for the merge window lets
+	 * the other one join, so Pinterest gets one event with the union of
+	 * identifiers. An account without a browser key has no second leg.
+	 */
+	if (r->acct->browser_key[0])
+		src.not_before_ms = src.now_ms + r->acct->merge_window_ms;
 	if (batch_decode(&r->arena, thread_hasher(in), &src, r->body.data,
 	    r->body.len, &r->batch, &err) < 0)
 		return send_error(r, (unsigned)err.status, err.code, "%s",

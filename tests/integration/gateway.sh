@@ -155,6 +155,20 @@ check "expiry: dead-lettered as expired instead of retried forever" wait_until 2
 fake_ctl recover
 stop_gw
 
+# -- merge: server leg first, browser leg second, one delivery with both -------
+GW_MERGE_WINDOW=2s gw_config "$T_TMP/gw-merge.ini"
+start_gw "$T_TMP/gw-merge.ini"
+post "$(ev merge-1 '"order_id":"M1"')" >/dev/null
+curl -s -o /dev/null "$GW_URL/v1/events?key=pk_test_browser_key" -H 'Origin: http://127.0.0.1' \
+	-H 'User-Agent: MergeUA/2.0' -H 'Cookie: _epik=dj0yMerge' \
+	--data-binary '{"event_name":"Checkout","event_id":"merge-1","order_id":"M1"}'
+check "merge: the event reaches Pinterest once" wait_until 15 fake_accepted_at_least merge-1 1
+sleep 0.5
+check "merge: exactly once" test "$(fake_received merge-1)" = 1
+check "merge: with the server's email and the browser's click id, IP and UA" sh -c \
+	"grep '\"merge-1\"' '$T_TMP/fake.ndjson' | grep '\"em\":\[' | grep '\"click_id\":\"dj0yMerge\"' | grep -q 'MergeUA/2.0'"
+stop_gw
+
 # -- SIGTERM drains cleanly ---------------------------------------------------
 start_gw "$T_TMP/gw.ini"
 stop_gw

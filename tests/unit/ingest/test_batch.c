@@ -85,7 +85,7 @@ test_single_event_and_record(void **state)
 	assert_string_equal(b.recs[0].order_id, "9");
 	assert_int_equal(b.recs[0].legs, LEG_SERVER);
 	assert_int_equal(b.recs[0].received_at_ms, NOW_MS);
-	assert_int_equal(b.recs[0].not_before_ms, 0);
+	assert_int_equal(b.recs[0].not_before_ms, 0);	/* not set: at once */
 	assert_non_null(strstr(b.recs[0].payload, "\"partner_name\":\"ss-test\""));
 	assert_null(strstr(b.recs[0].payload, "a@b.co"));
 	assert_true(b.results[0].value > 4.99 && b.results[0].value < 5.01);
