@@ -38,7 +38,7 @@ build: deps $(BUILD)/build.ninja
 
 # Only the binary: starting the gateway should not wait for test builds.
 run: deps $(BUILD)/build.ninja
-	meson compile -C $(BUILD) pinbridge
+	meson compile -C $(BUILD) pinbridge:executable
 	@sh tools/run-demo $(BUILD)/pinbridge $(CONFIG)
 
 # Unit and integration tests, then the same under ASan+UBSan, then a short
