@@ -36,9 +36,11 @@ struct live_monitor {
 	pthread_cond_t wake;
 	bool stopping;
 	pthread_t thread;
-	/* Webhook jobs, touched only by the monitor thread. */
+	/* Alert webhooks waiting to be (re)sent; jobs_lock guards them. */
+	pthread_mutex_t jobs_lock;
 	struct webhook_job jobs[WEBHOOK_QUEUE];
 	size_t n_jobs;
+	pthread_mutex_t flush_lock;	/* one flusher at a time; owns curl */
 	CURL *curl;
 	int64_t last_save_ms;
 };
@@ -70,6 +72,7 @@ on_transition(void *ctx, const struct monitor_transition *t)
 		}
 	}
 	if (lm->cfg.webhook_url) {
+		pthread_mutex_lock(&lm->jobs_lock);
 		if (lm->n_jobs == WEBHOOK_QUEUE) {
 			log_error("webhook queue full; dropping the oldest alert");
 			free(lm->jobs[0].body);
@@ -81,6 +84,7 @@ on_transition(void *ctx, const struct monitor_transition *t)
 		lm->jobs[lm->n_jobs].attempts = 0;
 		lm->jobs[lm->n_jobs].next_ms = 0;
 		lm->n_jobs++;
+		pthread_mutex_unlock(&lm->jobs_lock);
 	}
 	buf_release(&line);
 }
@@ -118,33 +122,59 @@ post_webhook(struct live_monitor *lm, const char *body)
 	return rc == CURLE_OK && code >= 200 && code < 300;
 }
 
+/*
+ * Sends the jobs that are due. The queue lock is not held while posting,
+ * so a slow receiver never stalls the sink (which runs under the engine
+ * lock that ingest threads take).
+ */
 static void
 flush_webhooks(struct live_monitor *lm, bool final)
 {
+	struct webhook_job due[WEBHOOK_QUEUE];
 	int64_t now = clock_mono_ms();
-	size_t kept = 0;
+	size_t n_due = 0, kept = 0;
 
+	pthread_mutex_lock(&lm->flush_lock);
+	pthread_mutex_lock(&lm->jobs_lock);
 	for (size_t i = 0; i < lm->n_jobs; i++) {
-		struct webhook_job *j = &lm->jobs[i];
-
-		if (j->next_ms <= now || final) {
-			if (post_webhook(lm, j->body)) {
-				free(j->body);
-				continue;
-			}
-			if (++j->attempts >= WEBHOOK_ATTEMPTS) {
-				log_error("webhook: giving up on an alert after %d "
-				    "attempts (it stays in the alerts file)",
-				    j->attempts);
-				free(j->body);
-				continue;
-			}
-			/* 2 s, 4 s, 8 s, ... between attempts. */
-			j->next_ms = now + (1000LL << j->attempts);
-		}
-		lm->jobs[kept++] = *j;
+		if (lm->jobs[i].next_ms <= now || final)
+			due[n_due++] = lm->jobs[i];
+		else
+			lm->jobs[kept++] = lm->jobs[i];
 	}
 	lm->n_jobs = kept;
+	pthread_mutex_unlock(&lm->jobs_lock);
+
+	for (size_t i = 0; i < n_due; i++) {
+		struct webhook_job *j = &due[i];
+
+		if (post_webhook(lm, j->body)) {
+			free(j->body);
+			j->body = NULL;
+			continue;
+		}
+		if (++j->attempts >= WEBHOOK_ATTEMPTS) {
+			log_error("webhook: giving up on an alert after %d "
+			    "attempts (it stays in the alerts file)", j->attempts);
+			free(j->body);
+			j->body = NULL;
+			continue;
+		}
+		/* 2 s, 4 s, 8 s, ... between attempts. */
+		j->next_ms = now + (1000LL << j->attempts);
+	}
+
+	pthread_mutex_lock(&lm->jobs_lock);
+	for (size_t i = 0; i < n_due; i++) {
+		if (!due[i].body)
+			continue;
+		if (lm->n_jobs < WEBHOOK_QUEUE)
+			lm->jobs[lm->n_jobs++] = due[i];
+		else
+			free(due[i].body);
+	}
+	pthread_mutex_unlock(&lm->jobs_lock);
+	pthread_mutex_unlock(&lm->flush_lock);
 }
 
 static void
@@ -191,6 +221,17 @@ load_state(struct live_monitor *lm)
 	fclose(f);
 }
 
+void
+live_tick_now(struct live_monitor *lm)
+{
+	pthread_mutex_lock(&lm->lock);
+	if (lm->cfg.before_tick)
+		lm->cfg.before_tick(lm->cfg.arg, lm->m);
+	monitor_tick(lm->m);
+	pthread_mutex_unlock(&lm->lock);
+	flush_webhooks(lm, false);
+}
+
 static void *
 run(void *arg)
 {
@@ -222,15 +263,7 @@ run(void *arg)
 		pthread_mutex_unlock(&lm->wake_lock);
 		if (stop)
 			break;
-		if (lm->cfg.before_tick) {
-			pthread_mutex_lock(&lm->lock);
-			lm->cfg.before_tick(lm->cfg.arg, lm->m);
-			pthread_mutex_unlock(&lm->lock);
-		}
-		pthread_mutex_lock(&lm->lock);
-		monitor_tick(lm->m);
-		pthread_mutex_unlock(&lm->lock);
-		flush_webhooks(lm, false);
+		live_tick_now(lm);
 		if (clock_mono_ms() - lm->last_save_ms >= SAVE_EVERY_MS) {
 			save_state(lm);
 			lm->last_save_ms = clock_mono_ms();
@@ -252,6 +285,8 @@ live_start(const struct live_config *cfg)
 	}
 	monitor_set_sink(lm->m, on_transition, lm);
 	pthread_mutex_init(&lm->lock, NULL);
+	pthread_mutex_init(&lm->jobs_lock, NULL);
+	pthread_mutex_init(&lm->flush_lock, NULL);
 	pthread_mutex_init(&lm->wake_lock, NULL);
 	pthread_cond_init(&lm->wake, NULL);
 	load_state(lm);
@@ -283,6 +318,8 @@ live_stop(struct live_monitor *lm)
 		curl_easy_cleanup(lm->curl);
 	monitor_free(lm->m);
 	pthread_mutex_destroy(&lm->lock);
+	pthread_mutex_destroy(&lm->jobs_lock);
+	pthread_mutex_destroy(&lm->flush_lock);
 	pthread_mutex_destroy(&lm->wake_lock);
 	pthread_cond_destroy(&lm->wake);
 	free(lm);

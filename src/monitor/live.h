@@ -40,6 +40,12 @@ void live_with(struct live_monitor *lm,
     void (*fn)(struct monitor *m, void *arg), void *arg);
 
 void live_observe(struct live_monitor *lm, const struct monitor_obs *o);
+
+/*
+ * Runs one tick now, on the calling thread (feed, rules, sink, webhooks
+ * due): for tests, which cannot wait for the minute boundary.
+ */
+void live_tick_now(struct live_monitor *lm);
 void live_metrics(struct live_monitor *lm, struct buf *out);
 void live_status_json(struct live_monitor *lm, struct buf *out);
 void live_alerts_json(struct live_monitor *lm, struct buf *out);
