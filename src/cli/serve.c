@@ -100,16 +100,49 @@ find_stats(const struct store_stats *st, size_t n, const char *name)
 	return NULL;
 }
 
+/* One account's entry of /v1/health; sets *paused for a 401/403 pause. */
+static void
+health_account(struct gateway *g, const struct account_config *ac,
+    const struct store_stats *s, int64_t now_s, struct buf *out,
+    bool *paused)
+{
+	struct deliver_account_stats ds;
+
+	memset(&ds, 0, sizeof(ds));
+	deliver_account_stats_by_name(g->deliver, ac->name, &ds);
+	*paused |= ds.state == DELIVER_PAUSED;
+	buf_adds(out, "{\"name\":");
+	buf_add_json_cstr(out, ac->name);
+	buf_addf(out, ",\"ad_account_id\":\"%s\",\"state\":\"%s\","
+	    "\"pending\":%" PRId64 ",\"in_flight\":%" PRId64 ","
+	    "\"dead\":%" PRId64 ",\"oldest_pending_age_s\":%" PRId64 ","
+	    "\"delivered\":%llu,\"failed\":%llu,\"retried\":%llu,"
+	    "\"lag_over_1h\":%llu,\"last_status\":%d,\"last_error\":",
+	    ac->ad_account_id, deliver_state_name(ds.state),
+	    s ? s->pending : 0, s ? s->in_flight : 0, s ? s->dead : 0,
+	    s && s->oldest_pending_time ? now_s - s->oldest_pending_time : 0,
+	    (unsigned long long)ds.delivered, (unsigned long long)ds.failed,
+	    (unsigned long long)ds.retried, (unsigned long long)ds.lag_over_1h,
+	    ds.last_status);
+	buf_add_json_cstr(out, ds.last_error);
+	buf_addch(out, '}');
+}
+
+/*
+ * GET /v1/health: 200 "ok", 200 "degraded" (an account is paused on its
+ * credentials: it keeps its events, the gateway still serves), or 503 when
+ * the store cannot be read.
+ */
 static int
 health(void *arg, struct buf *out)
 {
 	struct gateway *g = arg;
 	struct journal_stats js;
 	struct store_stats *ss = NULL;
+	struct buf accounts = BUF_INIT;
 	struct arena a;
 	size_t nss = 0;
-	int rc, status = 200;
-	int64_t now_s = clock_now_s(g->clock);
+	int rc;
 	bool paused = false;
 
 	arena_init(&a, 0);
@@ -117,50 +150,22 @@ health(void *arg, struct buf *out)
 	rc = store_stats(g->stats_store, &a, &ss, &nss);
 	pthread_mutex_unlock(&g->stats_lock);
 	journal_get_stats(g->journal, &js);
-	if (rc < 0)
-		status = 503;
-	buf_addf(out, "{\"status\":\"%s\",\"store\":{\"ok\":%s,\"commits\":%llu,"
-	    "\"failed_commits\":%llu,\"queued\":%zu},\"accounts\":[",
-	    rc < 0 ? "unavailable" : "%STATUS%", rc < 0 ? "false" : "true",
-	    js.commits, js.failures, js.queued);
 	for (size_t i = 0; i < g->cfg.n_accounts; i++) {
-		const struct account_config *ac = &g->cfg.accounts[i];
-		const struct store_stats *s = find_stats(ss, nss, ac->name);
-		struct deliver_account_stats ds;
-
-		memset(&ds, 0, sizeof(ds));
-		deliver_account_stats_by_name(g->deliver, ac->name, &ds);
-		paused |= ds.state == DELIVER_PAUSED;
-		buf_addf(out, "%s{\"name\":", i ? "," : "");
-		buf_add_json_cstr(out, ac->name);
-		buf_addf(out, ",\"ad_account_id\":\"%s\",\"state\":\"%s\","
-		    "\"pending\":%" PRId64 ",\"in_flight\":%" PRId64 ","
-		    "\"dead\":%" PRId64 ",\"oldest_pending_age_s\":%" PRId64 ","
-		    "\"delivered\":%llu,\"failed\":%llu,\"retried\":%llu,"
-		    "\"lag_over_1h\":%llu,\"last_status\":%d,\"last_error\":",
-		    ac->ad_account_id, deliver_state_name(ds.state),
-		    s ? s->pending : 0, s ? s->in_flight : 0, s ? s->dead : 0,
-		    s && s->oldest_pending_time ? now_s - s->oldest_pending_time : 0,
-		    (unsigned long long)ds.delivered,
-		    (unsigned long long)ds.failed,
-		    (unsigned long long)ds.retried,
-		    (unsigned long long)ds.lag_over_1h, ds.last_status);
-		buf_add_json_cstr(out, ds.last_error);
-		buf_addch(out, '}');
+		if (i)
+			buf_addch(&accounts, ',');
+		health_account(g, &g->cfg.accounts[i], rc < 0 ? NULL :
+		    find_stats(ss, nss, g->cfg.accounts[i].name),
+		    clock_now_s(g->clock), &accounts, &paused);
 	}
-	buf_adds(out, "]}");
-	/* Paused accounts keep their events: degraded, but still serving. */
-	if (rc == 0) {
-		char *p = strstr(out->data, "%STATUS%");
-		const char *word = paused ? "degraded" : "ok";
-		size_t wl = strlen(word);
-
-		memmove(p + wl, p + 8, strlen(p + 8) + 1);
-		memcpy(p, word, wl);
-		out->len = out->len - 8 + wl;
-	}
+	buf_addf(out, "{\"status\":\"%s\",\"store\":{\"ok\":%s,"
+	    "\"commits\":%llu,\"failed_commits\":%llu,\"queued\":%zu},"
+	    "\"accounts\":[%s]}",
+	    rc < 0 ? "unavailable" : paused ? "degraded" : "ok",
+	    rc < 0 ? "false" : "true", js.commits, js.failures, js.queued,
+	    accounts.data);
+	buf_release(&accounts);
 	arena_release(&a);
-	return status;
+	return rc < 0 ? 503 : 200;
 }
 
 static void
