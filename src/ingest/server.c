@@ -367,6 +367,7 @@ process_events(struct request *r)
 	struct batch_error err;
 	char ip[INET6_ADDRSTRLEN];
 	const char *epik;
+	bool done;
 	int rc;
 
 	if (r->body_too_large)
@@ -415,14 +416,17 @@ process_events(struct request *r)
 		    "store_unavailable", "the journal cannot take events now "
 		    "(%s); retry later", store_strerror(rc));
 	}
-	if (!r->committed) {
+	/*
+	 * Decide under the lock: once it is released, the commit callback may
+	 * run and resume the connection at any moment.
+	 */
+	done = r->committed;
+	if (!done) {
 		r->suspended = true;
 		MHD_suspend_connection(r->conn);
 	}
 	pthread_mutex_unlock(&r->lock);
-	if (r->committed)
-		return answer_events(r);
-	return MHD_YES;
+	return done ? answer_events(r) : MHD_YES;
 }
 
 static enum MHD_Result
