@@ -144,6 +144,15 @@ store_mark_dead(struct store *st, const int64_t *ids, size_t n,
 }
 
 int
+store_mark_dead_each(struct store *st, const int64_t *ids,
+		     const char *const *messages, size_t n, const char *reason)
+{
+	if (!reason || !*reason)
+		return STORE_EINVAL;
+	return n ? st->ops->mark_dead_each(st, ids, messages, n, reason) : 0;
+}
+
+int
 store_release(struct store *st, const int64_t *ids, size_t n)
 {
 	return n ? st->ops->release(st, ids, n) : 0;

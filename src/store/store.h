@@ -203,6 +203,16 @@ __attribute__((warn_unused_result))
 int store_mark_dead(struct store *st, const int64_t *ids, size_t n,
 		    const char *reason, const char *message);
 
+/*
+ * store_mark_dead() with a message per row (messages[i] may be NULL), in
+ * one transaction: the events Pinterest rejected in one batch, each for
+ * its own reason, cost one commit instead of one each.
+ */
+__attribute__((warn_unused_result))
+int store_mark_dead_each(struct store *st, const int64_t *ids,
+			 const char *const *messages, size_t n,
+			 const char *reason);
+
 /* Hands rows back unattempted (shutdown): lease dropped, due now. */
 __attribute__((warn_unused_result))
 int store_release(struct store *st, const int64_t *ids, size_t n);

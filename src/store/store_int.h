@@ -25,6 +25,9 @@ struct store_ops {
 			  int64_t next_attempt_ms, const char *error);
 	int (*mark_dead)(struct store *st, const int64_t *ids, size_t n,
 			 const char *reason, const char *message);
+	int (*mark_dead_each)(struct store *st, const int64_t *ids,
+			      const char *const *messages, size_t n,
+			      const char *reason);
 	int (*release)(struct store *st, const int64_t *ids, size_t n);
 	int (*stats)(struct store *st, struct arena *a,
 		     struct store_stats **out, size_t *n);
@@ -46,6 +49,11 @@ struct store {
 	 */
 	int fail_commits;
 	int fail_rc;
+	/*
+	 * Test seam: keep only this many low bits of the idempotency key
+	 * hash (0 = all 64), so that tests can make collisions common.
+	 */
+	int test_key_bits;
 };
 
 /* Per-record validation shared by store_append*() and journal_submit(). */

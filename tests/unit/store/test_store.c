@@ -1,7 +1,8 @@
 /*
  * test_store.c: the store contract (store.h) against the SQLite backend:
  * append, idempotency and merge, claim/lease, done/retry/dead, replay,
- * prune, counters, reopen, schema guard, and real SQLITE_FULL.
+ * prune, counters, reopen, schema guard, and real SQLITE_FULL; key
+ * collisions, batched dead letters, and the v1 -> v2 migration.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store/store_int.h"
 #include "store_test.h"
 #include "util/arena.h"
 #include "util/buf.h"
@@ -633,6 +635,226 @@ test_disk_full_then_recovery(void **state)
 	free(t);
 }
 
+/* SELECT count(*) ... on the store's file, through a second connection. */
+static int64_t
+count_sql(struct fx *f, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int64_t n;
+
+	assert_int_equal(sqlite3_open(f->t.db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * Idempotency must rest on the full (account, event_id), not on its
+ * hash: with the key cut to 1 bit, every id collides with half the
+ * others (in both accounts), and each must still be its own event.
+ */
+static void
+test_key_collisions(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 40 };
+	struct trec t;
+	struct store_row *rows;
+	int64_t ids[N];
+	char id[48];
+	size_t n;
+
+	f->st->test_key_bits = 1;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < N; i++) {
+			snprintf(id, sizeof(id), "c-%d", i);
+			trec_set(&t, i % 2 ? "shop" : "other", id, 1, T0_S);
+			t.r.received_at_ms = T0_MS - 1000 + i;
+			assert_int_equal(store_append(f->st, &t.r, 1), 0);
+			assert_int_equal(t.r.outcome,
+					 pass ? STORE_MERGED : STORE_NEW);
+			/* the same id in the other account is another event */
+			trec_set(&t, i % 2 ? "other" : "shop", id, 2, T0_S);
+			t.r.received_at_ms = T0_MS - 1000 + i;
+			assert_int_equal(store_append(f->st, &t.r, 1), 0);
+			assert_int_equal(t.r.outcome,
+					 pass ? STORE_MERGED : STORE_NEW);
+		}
+	}
+	assert_int_equal(stats_for(f, "shop")->pending, N);
+	n = claim(f, "shop", "w", 1000, &rows);
+	assert_int_equal(n, N);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "c-%zu", i);
+		assert_string_equal(rows[i].event_id, id);
+		assert_int_equal(rows[i].legs, i % 2 ? 1 : 2);
+		ids[i] = rows[i].id;
+	}
+	/* Done ones are duplicates now; their colliding neighbours are not. */
+	assert_int_equal(store_mark_done(f->st, ids, N / 2), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "c-%d", i);
+		trec_set(&t, "shop", id, 1, T0_S);
+		assert_int_equal(store_append(f->st, &t.r, 1), 0);
+		assert_int_equal(t.r.outcome,
+				 i < N / 2 ? STORE_DUPLICATE : STORE_MERGED);
+	}
+	assert_int_equal(stats_for(f, "shop")->pending, N / 2);
+	assert_int_equal(stats_for(f, "other")->pending, N);
+}
+
+/*
+ * Per-row dead messages in one call; done rows keep their key but not
+ * their payload, dead rows keep both (for replay).
+ */
+static void
+test_mark_dead_each(void **state)
+{
+	struct fx *f = *state;
+	const char *msgs[3] = { "bad em", NULL, "bad ph" };
+	struct store_row *rows;
+	struct dead_seen seen;
+	struct store_filter flt;
+	int64_t ids[4];
+
+	append_n(f, "shop", "e", 4);
+	assert_int_equal(claim(f, "shop", "w", 10, &rows), 4);
+	for (int i = 0; i < 4; i++)
+		ids[i] = rows[i].id;
+	assert_int_equal(store_mark_dead_each(f->st, ids, msgs, 3, ""),
+			 STORE_EINVAL);
+	assert_int_equal(store_mark_dead_each(f->st, ids, msgs, 3,
+					      "rejected"), 0);
+	/* again: no double count */
+	assert_int_equal(store_mark_dead_each(f->st, ids, msgs, 3,
+					      "rejected"), 0);
+	assert_int_equal(store_mark_done(f->st, ids + 3, 1), 0);
+	assert_int_equal(stats_for(f, "shop")->dead, 3);
+	assert_int_equal(stats_for(f, "shop")->done, 1);
+	assert_int_equal(stats_for(f, "shop")->pending, 0);
+
+	memset(&flt, 0, sizeof(flt));
+	for (int i = 0; i < 3; i++) {
+		char id[8];
+
+		snprintf(id, sizeof(id), "e-%d", i);
+		flt.event_id = id;
+		memset(&seen, 0, sizeof(seen));
+		assert_int_equal(store_dead_list(f->st, &flt, 0, collect_dead,
+						 &seen), 0);
+		assert_int_equal(seen.n, 1);
+		assert_string_equal(seen.reason, "rejected");
+		assert_string_equal(seen.message, msgs[i] ? msgs[i] : "(null)");
+		assert_true(seen.payload_ok);
+	}
+	assert_int_equal(count_sql(f, "SELECT count(*) FROM payloads"), 3);
+}
+
+/* The v1 schema as pinbridge 0.x wrote it, for the migration test. */
+static const char v1_schema[] =
+	"CREATE TABLE accounts(id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE, pending INTEGER NOT NULL DEFAULT 0,"
+	" done INTEGER NOT NULL DEFAULT 0, dead INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE events(id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL, state INTEGER NOT NULL,"
+	" legs INTEGER NOT NULL, due_ms INTEGER NOT NULL,"
+	" lease_until INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" event_time INTEGER NOT NULL, received_at INTEGER NOT NULL,"
+	" done_at INTEGER, event_id TEXT NOT NULL,"
+	" event_name TEXT NOT NULL, order_id TEXT, lease_owner TEXT,"
+	" reason TEXT, message TEXT, payload TEXT NOT NULL);"
+	"CREATE UNIQUE INDEX ev_key ON events(account_id, event_id);"
+	"CREATE INDEX ev_due ON events(account_id, due_ms) WHERE state=0;"
+	"CREATE INDEX ev_age ON events(account_id, event_time) WHERE state=0;"
+	"CREATE INDEX ev_lease ON events(account_id, lease_until)"
+	" WHERE lease_until>0;"
+	"CREATE INDEX ev_done ON events(done_at) WHERE state=1;"
+	"CREATE INDEX ev_dead ON events(account_id, event_time) WHERE state=2;"
+	"INSERT INTO accounts VALUES(1, 'shop', 2, 1, 1);"
+	"INSERT INTO events(id, account_id, state, legs, due_ms, event_time,"
+	" received_at, event_id, event_name, order_id, payload) VALUES"
+	" (1, 1, 0, 1, 1000, 1749999990, 1000, 'p-1', 'checkout', 'o-1',"
+	"  '{\"v1\":1}'),"
+	" (2, 1, 0, 2, 2000, 1749999991, 2000, 'p-2', 'lead', NULL,"
+	"  '{\"v1\":2}');"
+	"INSERT INTO events(id, account_id, state, legs, due_ms, event_time,"
+	" received_at, done_at, event_id, event_name, payload) VALUES"
+	" (3, 1, 1, 1, 3000, 1749999992, 3000, 5000, 'd-1', 'checkout', ''),"
+	" (4, 1, 2, 1, 4000, 1749999993, 4000, 6000, 'x-1', 'checkout',"
+	"  '{\"v1\":4}');"
+	"UPDATE events SET reason='rejected', message='m' WHERE id=4;"
+	"PRAGMA user_version=1;";
+
+static void
+test_migrate_v1(void **state)
+{
+	struct fx *f = *state;
+	struct store_row *rows;
+	struct dead_seen seen;
+	struct store_stats *s;
+	struct trec t;
+	sqlite3 *db;
+	int64_t count;
+
+	store_close(f->st);
+	f->st = NULL;
+	tdir_remove(&f->t);
+	tdir_make(&f->t);
+	f->cfg.path = f->t.db;
+	/* store_open creates var/; the v1 file is written there first */
+	assert_int_equal(store_open(&f->cfg, &f->st), 0);
+	store_close(f->st);
+	f->st = NULL;
+	unlink(f->t.db);
+	assert_int_equal(sqlite3_open(f->t.db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open(&f->cfg, &f->st), 0);
+	assert_int_equal(count_sql(f, "PRAGMA user_version"), 2);
+	s = stats_for(f, "shop");
+	assert_int_equal(s->pending, 2);
+	assert_int_equal(s->done, 1);
+	assert_int_equal(s->dead, 1);
+
+	/* keys were computed for old rows: pending merges, done duplicates */
+	trec_set(&t, "shop", "p-2", 1, T0_S);
+	assert_int_equal(store_append(f->st, &t.r, 1), 0);
+	assert_int_equal(t.r.outcome, STORE_MERGED);
+	trec_set(&t, "shop", "d-1", 1, T0_S);
+	assert_int_equal(store_append(f->st, &t.r, 1), 0);
+	assert_int_equal(t.r.outcome, STORE_DUPLICATE);
+	trec_set(&t, "shop", "x-1", 2, T0_S);
+	assert_int_equal(store_append(f->st, &t.r, 1), 0);
+	assert_int_equal(t.r.outcome, STORE_DUPLICATE);
+
+	assert_int_equal(claim(f, "shop", "w", 10, &rows), 2);
+	assert_string_equal(rows[0].event_id, "p-1");
+	assert_string_equal(rows[0].order_id, "o-1");
+	assert_string_equal(rows[0].payload, "{\"v1\":1}");
+	assert_int_equal(rows[0].payload_len, 8);
+	assert_string_equal(rows[1].payload, "{\"v1\":2}");
+	assert_int_equal(rows[1].legs, 3);
+
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_dead_list(f->st, NULL, 0, collect_dead, &seen),
+			 0);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.ids[0], "x-1");
+	assert_string_equal(seen.message, "m");
+	assert_true(seen.payload_ok);
+	assert_int_equal(store_dead_requeue(f->st, NULL, &count), 0);
+	assert_int_equal(count, 1);
+	/* only the done row went without a payload */
+	assert_int_equal(count_sql(f, "SELECT count(*) FROM payloads"), 3);
+}
+
 int
 main(void)
 {
@@ -652,6 +874,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full_then_recovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_collisions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mark_dead_each, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 	};
 
 	test_deadline(60);
