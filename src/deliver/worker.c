@@ -254,15 +254,17 @@ mark_done(struct account *a, const int64_t *ids, size_t n)
 		log_store_error(a, "mark done", rc);	/* lease runs out: resent */
 }
 
+/* messages: one per row, or NULL to use `message` for all of them. */
 static void
-mark_dead(struct account *a, const int64_t *ids, size_t n,
-    const char *reason, const char *message)
+mark_dead_each(struct account *a, const int64_t *ids, size_t n,
+    const char *reason, const char *message, const char *const *messages)
 {
 	int rc;
 
 	if (!n)
 		return;
-	rc = store_mark_dead(a->d->st, ids, n, reason, message);
+	rc = messages ? store_mark_dead_each(a->d->st, ids, messages, n, reason)
+	    : store_mark_dead(a->d->st, ids, n, reason, message);
 	if (rc != 0)
 		log_store_error(a, "mark dead", rc);
 	pthread_mutex_lock(&a->d->mu);
@@ -272,6 +274,13 @@ mark_dead(struct account *a, const int64_t *ids, size_t n,
 	else if (strcmp(reason, "rejected") == 0)
 		a->st.failed += n;
 	pthread_mutex_unlock(&a->d->mu);
+}
+
+static void
+mark_dead(struct account *a, const int64_t *ids, size_t n,
+    const char *reason, const char *message)
+{
+	mark_dead_each(a, ids, n, reason, message, NULL);
 }
 
 static void
@@ -518,7 +527,9 @@ static void
 per_event(struct account *a, struct batch *b, const struct pin_response *r)
 {
 	int64_t *done = xmalloc(b->n * sizeof(*done));
-	size_t nd = 0, warnings = 0, lagged = 0;
+	int64_t *dead = xmalloc(b->n * sizeof(*dead));
+	const char **msgs = xmalloc(b->n * sizeof(*msgs));
+	size_t nd = 0, nx = 0, warnings = 0, lagged = 0;
 
 	for (size_t i = 0; i < b->n; i++) {
 		const char *msg = NULL;
@@ -532,10 +543,12 @@ per_event(struct account *a, struct batch *b, const struct pin_response *r)
 				lagged++;
 			continue;
 		}
-		/* Messages differ per event, so each dead row is marked alone. */
-		mark_dead(a, &b->rows[i].id, 1, "rejected", msg);
+		dead[nx] = b->rows[i].id;
+		msgs[nx++] = msg;
 		note_error(a, r->http_status, "event rejected: %s", msg);
 	}
+	/* Messages differ per event: one transaction, a message each. */
+	mark_dead_each(a, dead, nx, "rejected", NULL, msgs);
 	mark_done(a, done, nd);
 	pthread_mutex_lock(&a->d->mu);
 	a->st.delivered += nd;
@@ -547,6 +560,8 @@ per_event(struct account *a, struct batch *b, const struct pin_response *r)
 		    "Pinterest (HTTP %d)", a->name, b->n - nd, b->n,
 		    r->http_status);
 	free(done);
+	free(dead);
+	free(msgs);
 }
 
 static void
