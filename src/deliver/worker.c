@@ -62,6 +62,7 @@ struct account {
 
 	struct batch *filling;
 	struct batch *ready_head, *ready_tail;
+	unsigned ready_n;		/* batches claimed, waiting to be sent */
 	unsigned in_flight;
 
 	bool paused;
@@ -180,6 +181,7 @@ static void
 ready_push(struct account *a, struct batch *b, bool front)
 {
 	b->next = NULL;
+	a->ready_n++;
 	if (!a->ready_head) {
 		a->ready_head = a->ready_tail = b;
 	} else if (front) {
@@ -201,6 +203,7 @@ ready_pop(struct account *a)
 		if (!a->ready_head)
 			a->ready_tail = NULL;
 		b->next = NULL;
+		a->ready_n--;
 	}
 	return b;
 }
@@ -782,8 +785,12 @@ service_account(struct account *a, int64_t now, bool woken)
 	if (now < a->backoff_until_mono)
 		return a->backoff_until_mono;
 
-	/* Fill: claim while there is room for another request. */
-	while (a->in_flight + (a->ready_head ? 1 : 0) < d->cfg.max_in_flight) {
+	/*
+	 * Fill: claim while there is room for another request. Batches in
+	 * flight and batches waiting to be sent both count, so an outage or
+	 * a backoff never pulls the whole backlog into memory.
+	 */
+	while (a->in_flight + a->ready_n < d->cfg.max_in_flight) {
 		bool full = false;
 
 		if (!a->filling) {

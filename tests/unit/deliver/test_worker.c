@@ -631,6 +631,42 @@ test_stop_releases_unsent_leases(void **state)
 	assert_int_equal(fake_pinterest_received(f->fp, "ev-0"), 0);
 }
 
+/*
+ * Regression: during an outage the worker once counted every waiting batch
+ * as one, leased the whole backlog and held it in memory (1.4 GiB with 1M
+ * events waiting). Leases must stay within max_in_flight batches.
+ */
+static void
+test_outage_leases_stay_bounded(void **state)
+{
+	struct fx *f = *state;
+	struct deliver_account_config acc = { "shop", "123", "tok", false, 0, 0 };
+	int64_t most = 0;
+
+	f->cfg.batch_max = 50;
+	f->cfg.max_in_flight = 2;
+	f->cfg.policy.backoff_base_ms = 200;
+	f->cfg.policy.backoff_cap_ms = 400;
+	fake_pinterest_set_down(f->fp, FAKE_DOWN_503);
+	add_events(f, "shop", "out-", 2000, now_s());
+	start(f, &acc, 1);
+	for (int i = 0; i < 60; i++) {
+		int64_t leased = store_counts(f, "shop").in_flight;
+
+		if (leased > most)
+			most = leased;
+		usleep(10000);
+	}
+	assert_true(stats(f, "shop").retried > 0);
+	if (most > 2 * 50)
+		fail_msg("%lld rows leased during the outage; at most %d expected",
+		    (long long)most, 2 * 50);
+	fake_pinterest_set_down(f->fp, FAKE_UP);
+	wait_settled(f, "shop", 2000);
+	deliver_stop(f->d);
+	assert_int_equal(stats(f, "shop").delivered, 2000);
+}
+
 static void
 test_config_errors(void **state)
 {
@@ -668,6 +704,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_test_mode_query, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_finishes_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_releases_unsent_leases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outage_leases_stay_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
 	};
 
