@@ -32,6 +32,13 @@
 
 #define REQUEST_ARENA_CHUNK	(32 * 1024)
 #define CONNECTION_LIMIT	4096
+/*
+ * libmicrohttpd's per-connection pool holds the request headers and its
+ * read buffer (bodies are copied out as they arrive), and it is zeroed for
+ * every request: 64 KiB of memset was 7-9% of ingest CPU. 32 KiB still
+ * takes an 8 KB cookie header (16 KiB answered 431; tested by gateway.sh).
+ */
+#define CONNECTION_POOL_BYTES	(32 * 1024)
 
 enum route {
 	ROUTE_NONE,
@@ -669,7 +676,7 @@ ingest_start(const struct config *cfg, struct journal *j,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_POOL_BYTES,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, in,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 	    MHD_OPTION_END);

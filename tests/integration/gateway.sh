@@ -138,6 +138,8 @@ check "no key: 401 unauthorized" sh -c "[ $code = 401 ] && grep -q '\"code\":\"u
 head -c 5000000 /dev/zero | tr '\0' ' ' >"$T_TMP/big"
 code=$(post "@$T_TMP/big")
 check "oversized body: 413 body_too_large" sh -c "[ $code = 413 ] && grep -q body_too_large '$T_TMP/resp'"
+code=$(post "$(ev cookie-1)" -H "Cookie: big=$(head -c 8000 /dev/zero | tr '\0' x)")
+check "an 8 KB cookie header is accepted" test "$code" = 202
 code=$(curl -s -o "$T_TMP/resp" -w '%{http_code}' "$GW_URL/metrics")
 check "metrics without the admin token: 401" test "$code" = 401
 code=$(curl -s -o "$T_TMP/resp" -w '%{http_code}' "$GW_URL/v1/nope")
