@@ -304,15 +304,22 @@ static void
 on_commit(void *arg, int status)
 {
 	struct request *r = arg;
+	struct MHD_Connection *conn = r->conn;
+	bool resume;
 
 	pthread_mutex_lock(&r->lock);
 	r->committed = true;
 	r->commit_status = status;
-	if (r->suspended) {
-		r->suspended = false;
-		MHD_resume_connection(r->conn);
-	}
+	resume = r->suspended;
+	r->suspended = false;
 	pthread_mutex_unlock(&r->lock);
+	/*
+	 * Resume only after unlocking, and touch r no more: once resumed, the
+	 * connection may be answered and r freed by an MHD thread at once.
+	 * Until then the suspended connection keeps r alive.
+	 */
+	if (resume)
+		MHD_resume_connection(conn);
 }
 
 /* ---- request processing ------------------------------------------- */
