@@ -197,8 +197,8 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static bool
-valid_account_id(const char *id)
+bool
+pin_ad_account_id_valid(const char *id)
 {
 	size_t n = 0;
 
@@ -218,7 +218,7 @@ pin_client_send(struct pin_client *c, const char *ad_account_id,
 	struct buf url = BUF_INIT, auth = BUF_INIT;
 	int rc = 0;
 
-	if (!valid_account_id(ad_account_id) || !token)
+	if (!pin_ad_account_id_valid(ad_account_id) || !token)
 		return -EINVAL;
 	x = c->free_list;
 	if (x) {

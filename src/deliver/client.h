@@ -42,6 +42,9 @@ struct pin_result {
 	char error[128];		/* curl's words when transport failed */
 };
 
+/* Pinterest's ad_account_id pattern: 1 to 18 digits (spec §1). */
+bool pin_ad_account_id_valid(const char *id);
+
 /* Returns NULL (and logs) only when libcurl cannot be set up. */
 struct pin_client *pin_client_new(const struct pin_client_config *cfg);
 

@@ -944,19 +944,6 @@ run(void *arg)
 
 /* ---- public API ----------------------------------------------------- */
 
-static bool
-valid_account_id(const char *id)
-{
-	size_t n = 0;
-
-	if (!id)
-		return false;
-	for (; id[n]; n++)
-		if (id[n] < '0' || id[n] > '9')
-			return false;
-	return n >= 1 && n <= 18;
-}
-
 struct deliver *
 deliver_new(const struct deliver_config *cfg, struct store *st,
     const struct deliver_account_config *accounts, size_t n, struct buf *err)
@@ -1015,7 +1002,7 @@ deliver_new(const struct deliver_config *cfg, struct store *st,
 				    ac->name);
 				goto fail;
 			}
-		if (ac->token && !valid_account_id(ac->ad_account_id)) {
+		if (ac->token && !pin_ad_account_id_valid(ac->ad_account_id)) {
 			buf_addf(err, "account '%s': ad_account_id must be 1 "
 			    "to 18 digits", ac->name);
 			goto fail;
