@@ -171,6 +171,25 @@ check "merge: with the server's email and the browser's click id, IP and UA" sh 
 	"grep '\"merge-1\"' '$T_TMP/fake.ndjson' | grep '\"em\":\[' | grep '\"click_id\":\"dj0yMerge\"' | grep -q 'MergeUA/2.0'"
 stop_gw
 
+# -- a slow client (headers never finished) is cut off -------------------------
+gw_config "$T_TMP/gw-slow.ini"
+sed -i 's/^max_age = .*/&\nconnection_timeout = 2s/' "$T_TMP/gw-slow.ini"
+start_gw "$T_TMP/gw-slow.ini"
+check "a connection idle mid-request is closed after connection_timeout" python3 -c "
+import socket, sys, time
+port = int('${GW_URL##*:}')
+s = socket.create_connection(('127.0.0.1', port))
+s.sendall(b'POST /v1/events HTTP/1.1\\r\\nHost: x\\r\\n')
+s.settimeout(8)
+t = time.time()
+try:
+    data = s.recv(100)
+except ConnectionResetError:
+    data = b''
+sys.exit(0 if data == b'' and 1 <= time.time() - t <= 7 else 1)
+"
+stop_gw
+
 # -- SIGTERM drains cleanly ---------------------------------------------------
 start_gw "$T_TMP/gw.ini"
 stop_gw
