@@ -39,7 +39,8 @@ struct monitor;
 struct monitor_config {
 	struct rule_config rules;	/* defaults for every series */
 	int64_t grace_ms;		/* server leg may lag: 10 min */
-	int64_t retention_ms;		/* ledger entry lifetime: 1 h */
+	int64_t retention_ms;		/* ledger entry lifetime; 0: grace
+					 * + 5 min, never below grace */
 	size_t max_ledger_entries;	/* bound on the ledger: 2M */
 	size_t max_resolved_kept;	/* resolved alerts listed: 256 */
 };
@@ -130,8 +131,9 @@ uint32_t monitor_fields_of(const struct event *ev);
 
 /*
  * Records one leg sighting at engine time. Returns 0, or -1 when the
- * sighting cannot be counted (no event_id, no event_name, unknown leg, or
- * the ledger is full).
+ * sighting cannot be counted (no event_id, no event_name, unknown leg). A
+ * full ledger evicts its oldest entry instead (a browser event still
+ * waiting counts as unmatched; pinbridge_ledger_evicted_pending_total).
  */
 int monitor_observe(struct monitor *m, const struct monitor_obs *o);
 /* The same for a decoded event; its leg is ev->leg. */
