@@ -380,6 +380,8 @@ start_monitor(struct gateway *g)
 	if (apply_disable(&lc.engine.rules, &g->cfg.monitor, g->cfg.path) < 0)
 		return -1;
 	lc.engine.grace_ms = g->cfg.grace_ms;
+	if (g->cfg.ledger_max_bytes)
+		lc.engine.max_ledger_bytes = g->cfg.ledger_max_bytes;
 	snprintf(g->alerts_path, sizeof(g->alerts_path), "%s/alerts.ndjson",
 	    g->cfg.data_dir);
 	snprintf(g->state_path, sizeof(g->state_path), "%s/monitor.state",

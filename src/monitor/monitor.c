@@ -93,6 +93,7 @@ monitor_config_defaults(struct monitor_config *c)
 	c->grace_ms = 10 * 60 * 1000;
 	c->retention_ms = 0;		/* grace + RETENTION_MARGIN_MS */
 	c->max_ledger_entries = 2u * 1024 * 1024;
+	c->max_ledger_bytes = LEDGER_DEFAULT_MAX_BYTES;
 	c->max_resolved_kept = 256;
 }
 
@@ -126,6 +127,8 @@ monitor_new(const struct clock *clk, const struct monitor_config *cfg)
 	m->now = engine_now(m);
 	m->ledger = ledger_new(m->cfg.grace_ms, m->cfg.retention_ms,
 	    m->cfg.max_ledger_entries);
+	if (m->ledger && m->cfg.max_ledger_bytes)
+		ledger_set_max_bytes(m->ledger, m->cfg.max_ledger_bytes);
 	ledger_set_evict_cb(m->ledger, settle_unmatched, m);
 	m->next_alert_id = 1;
 	return m;

@@ -42,6 +42,7 @@ struct monitor_config {
 	int64_t retention_ms;		/* ledger entry lifetime; 0: grace
 					 * + 5 min, never below grace */
 	size_t max_ledger_entries;	/* bound on the ledger: 2M */
+	size_t max_ledger_bytes;	/* and on its memory: 16 MiB */
 	size_t max_resolved_kept;	/* resolved alerts listed: 256 */
 };
 

@@ -431,6 +431,12 @@ rules_key(struct loader *l, int line, const char *k, const char *v)
 			return fail(l, line, k, "must be an http(s) URL");
 		return 1;
 	}
+	if (r == &c->monitor && !strcmp(k, "ledger_max_mb")) {
+		if (parse_int(v, 1, 4096, &n) < 0)
+			return fail(l, line, k, "must be whole MiB from 1 to 4096");
+		c->ledger_max_bytes = (size_t)n << 20;
+		return 1;
+	}
 	if (r == &c->monitor && !strcmp(k, "grace")) {
 		if (duration_parse_ms(v, &c->grace_ms) < 0 ||
 		    c->grace_ms > 86400000)

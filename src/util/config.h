@@ -104,6 +104,7 @@ struct config {
 	struct rule_settings monitor;
 	char webhook_url[CONFIG_VALUE_MAX];
 	int64_t grace_ms;
+	size_t ledger_max_bytes;		/* 0: the engine's default */
 	struct rule_settings rules[CONFIG_MAX_RULES];
 	size_t n_rules;
 

@@ -88,6 +88,7 @@ test_full_file(void **state)
 	    "allowed_origins = https://a.example, http://localhost:3000\n"
 	    "rate_limit = 100\nmerge_window = 2m\ntest_mode = yes\n"
 	    "[monitor]\ndedup_threshold = 0.8\nwebhook_url = https://h.example/x\n"
+	    "ledger_max_mb = 32\n"
 	    "[rules \"shop-1/page_visit\"]\ndisable = dedup_rate_low\n"
 	    "sustain = 45m\n"), 0);
 	assert_string_equal(cfg.listen_host, "0.0.0.0");
@@ -108,6 +109,7 @@ test_full_file(void **state)
 	assert_string_equal(a->partner_name, "ss-pinbridge");
 	assert_true(cfg.monitor.dedup_threshold > 0.79);
 	assert_true(cfg.monitor.volume_threshold < 0);	/* inherits */
+	assert_int_equal(cfg.ledger_max_bytes, (size_t)32 << 20);
 	assert_int_equal(cfg.n_rules, 1);
 	assert_string_equal(cfg.rules[0].account, "shop-1");
 	assert_string_equal(cfg.rules[0].event_name, "page_visit");
@@ -143,6 +145,7 @@ test_errors_name_file_line_and_key(void **state)
 	assert_err("[delivery]\nbatch_size = 1001\n", "from 1 to 1000");
 	assert_err("[monitor]\ndedup_threshold = 1.5\n", "share from 0 to 1");
 	assert_err("[monitor]\nsustain = 10s\n", "from 1m to 1d");
+	assert_err("[monitor]\nledger_max_mb = 0\n", "whole MiB");
 	assert_err("x = 1\n", "outside of any section");
 	assert_err("[server\n", "syntax error");
 }
