@@ -1380,17 +1380,15 @@ migrate(struct sq *s)
 		return 0;
 	}
 	/* A new file is created as v1 and upgraded like an old one. */
-	switch (v) {
-	case 0:
+	if (v == 0) {
 		rc = sqlite3_exec(s->db, schema_v1, NULL, NULL, NULL);
 		if (rc != SQLITE_OK)
 			return txn_abort(s, rc, "cannot create schema");
-		/* fall through */
-	case 1:
+	}
+	if (v <= 1) {
 		rc = sqlite3_exec(s->db, migrate_v2, NULL, NULL, NULL);
 		if (rc != SQLITE_OK)
 			return txn_abort(s, rc, "cannot migrate to schema 2");
-		break;
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SCHEMA_VERSION);
 	if ((rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
