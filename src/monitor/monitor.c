@@ -749,12 +749,10 @@ json_examples(struct buf *b, const struct monitor_alert *a)
 	buf_addch(b, ']');
 }
 
+/* The evidence behind an alert: its window, counts, rates, examples. */
 static void
-json_alert_context(struct buf *b, const struct monitor_alert *a)
+json_alert_evidence(struct buf *b, const struct monitor_alert *a)
 {
-	buf_addf(b, ",\"id\":%llu", (unsigned long long)a->id);
-	buf_adds(b, ",\"since\":");
-	json_time(b, a->since_ms);
 	buf_addf(b, ",\"window_minutes\":%lld",
 	    (long long)(a->window_ms / 60000));
 	json_kv_num(b, "observed", a->observed);
@@ -763,6 +761,15 @@ json_alert_context(struct buf *b, const struct monitor_alert *a)
 	json_kv_num(b, "volume_ratio", a->volume_ratio);
 	if (a->rule == RULE_DEDUP_RATE_LOW)
 		json_examples(b, a);
+}
+
+static void
+json_alert_context(struct buf *b, const struct monitor_alert *a)
+{
+	buf_addf(b, ",\"id\":%llu", (unsigned long long)a->id);
+	buf_adds(b, ",\"since\":");
+	json_time(b, a->since_ms);
+	json_alert_evidence(b, a);
 }
 
 void
@@ -809,14 +816,7 @@ monitor_alert_json(const struct monitor_alert *a, struct buf *out)
 	json_kv_num(out, "value", a->value);
 	json_kv_num(out, "threshold", a->threshold);
 	json_kv_num(out, "last_value", a->last_value);
-	buf_addf(out, ",\"window_minutes\":%lld",
-	    (long long)(a->window_ms / 60000));
-	json_kv_num(out, "observed", a->observed);
-	json_kv_num(out, "total", a->total);
-	json_kv_num(out, "match_rate", a->match_rate);
-	json_kv_num(out, "volume_ratio", a->volume_ratio);
-	if (a->rule == RULE_DEDUP_RATE_LOW)
-		json_examples(out, a);
+	json_alert_evidence(out, a);
 	json_kv_str(out, "triage", a->triage);
 	buf_addch(out, '}');
 }
