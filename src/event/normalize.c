@@ -856,6 +856,7 @@ keep_alnum(const char *in, size_t len, char *out, size_t cap,
 {
 	struct cps c;
 	struct out o;
+	bool base_kept = false;
 
 	if (is_ascii_str(in, len)) {
 		size_t n = 0;
@@ -877,9 +878,21 @@ keep_alnum(const char *in, size_t len, char *out, size_t cap,
 	if (decode(in, len, UTF8PROC_COMPOSE, &c) < 0)
 		return fail(why, "invalid UTF-8");
 	out_init(&o, out, cap);
-	for (size_t i = 0; i < c.n; i++)
-		if (is_alnum_cp(c.v[i]))
+	/*
+	 * A mark goes with its base: keeping the mark of a dropped base
+	 * would attach it to the previous letter, and the next pass would
+	 * compose them (e, ")", U+0304 must not become e-macron).
+	 */
+	for (size_t i = 0; i < c.n; i++) {
+		bool keep;
+
+		if (is_mark_cp(c.v[i]))
+			keep = base_kept;
+		else
+			keep = base_kept = is_alnum_cp(c.v[i]);
+		if (keep)
 			out_cp(&o, lower_at(c.v, c.n, i));
+	}
 	if (o.n == 0 && !o.full)
 		return fail(why, "no letters or digits");
 	return out_finish(&o, why);
