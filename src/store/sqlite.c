@@ -20,6 +20,8 @@
 
 #include <sqlite3.h>
 
+#include "store/chunk.h"
+#include "store/slotindex.h"
 #include "store/store_int.h"
 #include "util/arena.h"
 #include "util/buf.h"
@@ -28,7 +30,7 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-#define SCHEMA_VERSION		2
+#define SCHEMA_VERSION		3
 #define PRUNE_STEP		5000	/* rows deleted per transaction */
 #define MAX_ERROR_BYTES		512
 /* SQLite clamps this to its compiled-in maximum, i.e. "no cap". */
@@ -151,6 +153,36 @@ static const char migrate_v2[] =
 	"CREATE INDEX ev_done ON events(done_at) WHERE state=1;"
 	"CREATE INDEX ev_dead ON events(account_id, event_time) WHERE state=2;";
 
+/*
+ * v2 -> v3: appended events go into batches, one `chunks` row per account
+ * and commit (store/chunk.h), instead of one `events` row each: an append
+ * costs a few rows per commit, not an index entry per event, and a claim
+ * or a delivered batch updates one row. `marks` says per slot whether the
+ * event is live, done or moved out; an event that needs a row of its own
+ * (a retry, a release, a dead letter, or a claim smaller than its batch)
+ * moves to `events`, where everything works as in v2. `chunk_data` holds
+ * the immutable part (keys for the writer's index, then the records), so
+ * updating a batch's marks does not rewrite its records.
+ */
+static const char migrate_v3[] =
+	"CREATE TABLE chunks("
+	" id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL,"
+	" state INTEGER NOT NULL DEFAULT 0,"
+	" due_ms INTEGER NOT NULL,"
+	" lease_until INTEGER NOT NULL DEFAULT 0,"
+	" lease_owner TEXT,"
+	" min_time INTEGER NOT NULL DEFAULT 0,"
+	" live INTEGER NOT NULL DEFAULT 0,"
+	" done_at INTEGER,"
+	" marks BLOB NOT NULL);"
+	"CREATE TABLE chunk_data("
+	" id INTEGER PRIMARY KEY,"
+	" keys BLOB NOT NULL,"
+	" recs BLOB NOT NULL);"
+	"CREATE INDEX ck_due ON chunks(account_id, due_ms) WHERE state=0;"
+	"CREATE INDEX ck_done ON chunks(done_at) WHERE state=1;";
+
 enum stmt_id {
 	S_BEGIN,
 	S_COMMIT,
@@ -181,6 +213,21 @@ enum stmt_id {
 	S_REQUEUE_SELECT,
 	S_REQUEUE,
 	S_PRUNE,
+	S_CK_NEW,
+	S_CK_FLUSH,
+	S_CK_DATA,
+	S_CK_MARKS,
+	S_CK_SET_MARKS,
+	S_CK_RECS,
+	S_CK_DUE,
+	S_CK_LEASE,
+	S_CK_IN_FLIGHT,
+	S_CK_OLDEST,
+	S_CK_PRUNE_SELECT,
+	S_CK_DELETE,
+	S_CK_DATA_DELETE,
+	S_CK_ALL_KEYS,
+	S_MOVE_INSERT,
 	S_COUNT
 };
 
@@ -257,6 +304,41 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_PRUNE] = "DELETE FROM events WHERE id IN (SELECT id FROM events"
 		" INDEXED BY ev_done WHERE state=1 AND done_at<?1 LIMIT ?2)"
 		" RETURNING account_id",
+	[S_CK_NEW] = "INSERT INTO chunks(account_id, due_ms, marks)"
+		" VALUES(?1, 0, x'')",
+	[S_CK_FLUSH] = "UPDATE chunks SET due_ms=?2, min_time=?3, live=?4,"
+		" marks=?5, state=?4=0, done_at=CASE WHEN ?4=0 THEN ?6 END"
+		" WHERE id=?1",
+	[S_CK_DATA] = "INSERT INTO chunk_data(id, keys, recs) VALUES(?1,?2,?3)",
+	[S_CK_MARKS] = "SELECT account_id, state, live, marks FROM chunks"
+		" WHERE id=?1",
+	/* A batch with no live slot left is resolved: prunable, unleased. */
+	[S_CK_SET_MARKS] = "UPDATE chunks SET marks=?2, live=?3,"
+		" state=?3=0, done_at=CASE WHEN ?3=0 THEN ?4 END,"
+		" lease_until=CASE WHEN ?3=0 THEN 0 ELSE lease_until END"
+		" WHERE id=?1",
+	[S_CK_RECS] = "SELECT recs FROM chunk_data WHERE id=?1",
+	[S_CK_DUE] = "SELECT id FROM chunks INDEXED BY ck_due"
+		" WHERE account_id=?1 AND state=0 AND due_ms<=?2"
+		" ORDER BY due_ms LIMIT ?3",
+	[S_CK_LEASE] = "UPDATE chunks SET lease_owner=?2, lease_until=?3,"
+		" due_ms=?3 WHERE id=?1",
+	[S_CK_IN_FLIGHT] = "SELECT coalesce(sum(live), 0) FROM chunks"
+		" INDEXED BY ck_due WHERE account_id=?1 AND state=0"
+		" AND due_ms>?2 AND lease_until>?2",
+	[S_CK_OLDEST] = "SELECT min(min_time) FROM chunks INDEXED BY ck_due"
+		" WHERE account_id=?1 AND state=0",
+	[S_CK_PRUNE_SELECT] = "SELECT c.id, c.account_id, c.marks, d.keys"
+		" FROM chunks AS c INDEXED BY ck_done"
+		" JOIN chunk_data AS d ON d.id=c.id"
+		" WHERE c.state=1 AND c.done_at<?1 LIMIT ?2",
+	[S_CK_DELETE] = "DELETE FROM chunks WHERE id=?1",
+	[S_CK_DATA_DELETE] = "DELETE FROM chunk_data WHERE id=?1",
+	[S_CK_ALL_KEYS] = "SELECT c.id, c.marks, d.keys FROM chunks AS c"
+		" JOIN chunk_data AS d ON d.id=c.id",
+	[S_MOVE_INSERT] = "INSERT INTO events(account_id, state, legs, due_ms,"
+		" event_time, received_at, key, event_id, event_name, order_id,"
+		" attempts) VALUES(?1,0,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
 };
 
 /* A cached account name -> id, with this transaction's counter deltas. */
@@ -276,6 +358,18 @@ struct sq {
 	size_t last_acct;		/* index of the last lookup hit */
 	struct buf merged;		/* merge callback output, reused */
 	enum durability sync;		/* the connection's synchronous now */
+	/*
+	 * Appending (the writer only): the slots of every batch by key,
+	 * loaded at the first append; this transaction's batches, one per
+	 * account; and the index entries to take back if it rolls back.
+	 */
+	struct slotindex ix;
+	bool ix_loaded;
+	struct chunk_builder *bld;
+	size_t nbld, bld_cap;
+	struct slot_entry *undo;
+	size_t nundo, undo_cap;
+	struct buf scratch;		/* blobs and record copies, reused */
 };
 
 static struct sq *
@@ -537,6 +631,11 @@ txn_rollback(struct sq *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		run_id(s, S_ROLLBACK);
+	/* The batches and index entries of this transaction never were. */
+	for (size_t i = 0; i < s->nundo; i++)
+		slotindex_remove(&s->ix, s->undo[i].key, s->undo[i].slot);
+	s->nundo = 0;
+	s->nbld = 0;
 	/*
 	 * Accounts inserted by the rolled-back transaction are gone from the
 	 * file, and the counter deltas never happened: forget the whole
@@ -586,6 +685,8 @@ txn_commit(struct sq *s)
 		ac->d_pending = ac->d_done = ac->d_dead = 0;
 		ac->touched = 0;
 	}
+	s->nundo = 0;
+	s->nbld = 0;
 	return 0;
 }
 
@@ -764,42 +865,439 @@ append_existing(struct sq *s, const struct found *f, struct store_record *r)
 	return run(u);
 }
 
+/* ---- batches ------------------------------------------------------- */
+
+/* Reads a batch's account, state, live count and marks (into `marks`). */
 static int
-append_one(struct sq *s, sqlite3_stmt *ins, sqlite3_stmt *pay,
-	   struct store_record *r)
+chunk_marks_read(struct sq *s, int64_t id, int64_t *account_id, int *state,
+		 int64_t *live, struct buf *marks)
+{
+	sqlite3_stmt *q = stmt(s, S_CK_MARKS);
+	int rc;
+
+	if (!q)
+		return SQLITE_ERROR;
+	sqlite3_bind_int64(q, 1, id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*account_id = sqlite3_column_int64(q, 0);
+		*state = sqlite3_column_int(q, 1);
+		*live = sqlite3_column_int64(q, 2);
+		buf_reset(marks);
+		buf_add(marks, sqlite3_column_blob(q, 3),
+			(size_t)sqlite3_column_bytes(q, 3));
+	}
+	sqlite3_reset(q);
+	return rc;
+}
+
+static int
+chunk_marks_write(struct sq *s, int64_t id, const struct buf *marks,
+		  int64_t live)
+{
+	sqlite3_stmt *q = stmt(s, S_CK_SET_MARKS);
+
+	if (!q)
+		return SQLITE_ERROR;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_blob(q, 2, marks->data, (int)marks->len, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, live);
+	sqlite3_bind_int64(q, 4, now_ms(s));
+	return run(q);
+}
+
+/* Reads a whole batch blob into `out`. SQLITE_DONE when it is gone. */
+static int
+chunk_recs_read(struct sq *s, int64_t id, struct buf *out)
+{
+	sqlite3_stmt *q = stmt(s, S_CK_RECS);
+	int rc;
+
+	if (!q)
+		return SQLITE_ERROR;
+	sqlite3_bind_int64(q, 1, id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		buf_reset(out);
+		buf_add(out, sqlite3_column_blob(q, 0),
+			(size_t)sqlite3_column_bytes(q, 0));
+	}
+	sqlite3_reset(q);
+	return rc;
+}
+
+/*
+ * Reads one record of a written batch without loading the others (an
+ * incremental blob read) into s->scratch. SQLITE_DONE when the batch or
+ * slot is gone.
+ */
+static int
+chunk_read_slot(struct sq *s, int64_t id, size_t slot, struct chunk_rec *r)
+{
+	sqlite3_blob *b;
+	uint32_t n, ends[2] = { 0, 0 };
+	size_t head;
+	int rc, len;
+
+	rc = sqlite3_blob_open(s->db, "main", "chunk_data", "recs", id, 0, &b);
+	if (rc != SQLITE_OK)
+		return SQLITE_DONE;	/* pruned, or never written */
+	len = sqlite3_blob_bytes(b);
+	if ((rc = sqlite3_blob_read(b, &n, 4, 0)) != SQLITE_OK)
+		goto out;
+	rc = SQLITE_CORRUPT;
+	if (slot >= n || n > CHUNK_MAX_SLOTS || (size_t)len < 4 + 4 * (size_t)n)
+		goto out;
+	head = 4 + 4 * (size_t)n;
+	if (slot) {
+		if ((rc = sqlite3_blob_read(b, ends, 8,
+		    (int)(4 + 4 * (slot - 1)))) != SQLITE_OK)
+			goto out;
+	} else if ((rc = sqlite3_blob_read(b, &ends[1], 4, 4)) != SQLITE_OK) {
+		goto out;
+	}
+	rc = SQLITE_CORRUPT;
+	if (ends[0] > ends[1] || head + ends[1] > (size_t)len)
+		goto out;
+	buf_reset(&s->scratch);
+	buf_grow(&s->scratch, ends[1] - ends[0]);
+	if ((rc = sqlite3_blob_read(b, s->scratch.data, (int)(ends[1] - ends[0]),
+	    (int)(head + ends[0]))) != SQLITE_OK)
+		goto out;
+	s->scratch.len = ends[1] - ends[0];
+	rc = chunk_decode(s->scratch.data, s->scratch.len, r) < 0 ?
+	    SQLITE_CORRUPT : SQLITE_OK;
+out:
+	sqlite3_blob_close(b);
+	return rc;
+}
+
+/* Loads the writer's index from every batch on disk (moved slots aside). */
+static int
+index_load(struct sq *s)
+{
+	sqlite3_stmt *q = stmt(s, S_CK_ALL_KEYS);
+	int rc;
+
+	if (!q)
+		return SQLITE_ERROR;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(q, 0);
+		const unsigned char *marks = sqlite3_column_blob(q, 1);
+		size_t nm = (size_t)sqlite3_column_bytes(q, 1);
+		const unsigned char *keys = sqlite3_column_blob(q, 2);
+		size_t nk = (size_t)sqlite3_column_bytes(q, 2) / 8;
+
+		for (size_t i = 0; i < nk && i < nm; i++) {
+			uint64_t k;
+
+			if (marks[i] == CHUNK_MOVED)
+				continue;
+			memcpy(&k, keys + 8 * i, 8);
+			slotindex_add(&s->ix, k, chunk_slot_handle(id, i));
+		}
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return rc;
+	s->ix_loaded = true;
+	return SQLITE_OK;
+}
+
+static void
+index_add(struct sq *s, uint64_t key, int64_t slot)
+{
+	slotindex_add(&s->ix, key, slot);
+	if (s->nundo == s->undo_cap) {
+		s->undo_cap = s->undo_cap ? 2 * s->undo_cap : 256;
+		s->undo = xrealloc(s->undo, s->undo_cap * sizeof(*s->undo));
+	}
+	s->undo[s->nundo].key = key;
+	s->undo[s->nundo++].slot = slot;
+}
+
+static struct chunk_builder *
+builder_of(struct sq *s, int64_t chunk_id)
+{
+	for (size_t i = 0; i < s->nbld; i++)
+		if (s->bld[i].id == chunk_id)
+			return &s->bld[i];
+	return NULL;
+}
+
+/* Writes a finished batch: its row's summary, then its immutable data. */
+static int
+builder_flush(struct sq *s, struct chunk_builder *b)
+{
+	sqlite3_stmt *u = stmt(s, S_CK_FLUSH), *d = stmt(s, S_CK_DATA);
+	int64_t live = 0;
+	int rc;
+
+	if (!u || !d)
+		return SQLITE_ERROR;
+	for (size_t i = 0; i < b->n; i++)
+		live += b->marks.data[i] == CHUNK_LIVE;
+	sqlite3_bind_int64(u, 1, b->id);
+	sqlite3_bind_int64(u, 2, b->due_ms);
+	sqlite3_bind_int64(u, 3, b->min_event_time);
+	sqlite3_bind_int64(u, 4, live);
+	sqlite3_bind_blob(u, 5, b->marks.data, (int)b->marks.len,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(u, 6, now_ms(s));
+	if ((rc = run(u)) != SQLITE_OK)
+		return rc;
+	chunk_builder_blob(b, &s->scratch);
+	sqlite3_bind_int64(d, 1, b->id);
+	sqlite3_bind_blob(d, 2, b->keys.data, (int)b->keys.len, SQLITE_STATIC);
+	sqlite3_bind_blob(d, 3, s->scratch.data, (int)s->scratch.len,
+			  SQLITE_STATIC);
+	return run(d);
+}
+
+/* This transaction's open batch for account_id, started if needed. */
+static int
+builder_for(struct sq *s, int64_t account_id, struct chunk_builder **out)
+{
+	struct chunk_builder *b = NULL;
+	sqlite3_stmt *q;
+	int rc;
+
+	for (size_t i = s->nbld; i-- > 0;) {
+		if (s->bld[i].account_id == account_id) {
+			b = &s->bld[i];
+			break;
+		}
+	}
+	if (b && b->n < CHUNK_MAX_SLOTS) {
+		*out = b;
+		return SQLITE_OK;
+	}
+	if (b) {
+		if ((rc = builder_flush(s, b)) != SQLITE_OK)
+			return rc;
+		/* On disk now: later changes to it go through its row. */
+		b->id = b->account_id = 0;
+		b->n = 0;
+	}
+	if (!(q = stmt(s, S_CK_NEW)))
+		return SQLITE_ERROR;
+	sqlite3_bind_int64(q, 1, account_id);
+	if ((rc = run(q)) != SQLITE_OK)
+		return rc;
+	if (s->nbld == s->bld_cap) {
+		size_t cap = s->bld_cap ? 2 * s->bld_cap : 4;
+
+		s->bld = xrealloc(s->bld, cap * sizeof(*s->bld));
+		for (size_t i = s->bld_cap; i < cap; i++)
+			chunk_builder_init(&s->bld[i]);
+		s->bld_cap = cap;
+	}
+	/* A flushed batch keeps its slot: ids stay unique per transaction. */
+	b = &s->bld[s->nbld++];
+	chunk_builder_reset(b, sqlite3_last_insert_rowid(s->db), account_id);
+	*out = b;
+	return SQLITE_OK;
+}
+
+/* Where a slot stands, and its record when it matches the event. */
+struct slot_hit {
+	int64_t slot;
+	enum chunk_mark mark;
+	struct chunk_rec rec;
+};
+
+/*
+ * Whether index candidate `slot` holds (account_id, event_id): SQLITE_ROW
+ * with h filled when it does, SQLITE_DONE when not (a collision, or a
+ * stale entry).
+ */
+static int
+slot_match(struct sq *s, int64_t slot, int64_t account_id,
+	   const char *event_id, size_t idlen, struct slot_hit *h)
+{
+	int64_t id = chunk_id_of(slot), acct, live;
+	size_t k = chunk_slot_of(slot);
+	struct chunk_builder *b = builder_of(s, id);
+	struct buf marks = BUF_INIT;
+	int state, rc;
+
+	h->slot = slot;
+	if (b) {
+		if (b->account_id != account_id ||
+		    chunk_builder_get(b, k, &h->rec) < 0)
+			return SQLITE_DONE;
+		h->mark = (enum chunk_mark)b->marks.data[k];
+	} else {
+		rc = chunk_marks_read(s, id, &acct, &state, &live, &marks);
+		if (rc == SQLITE_ROW)
+			h->mark = k < marks.len ? (enum chunk_mark)marks.data[k]
+			    : CHUNK_MOVED;
+		buf_release(&marks);
+		if (rc != SQLITE_ROW)
+			return rc;
+		if (acct != account_id)
+			return SQLITE_DONE;
+		if ((rc = chunk_read_slot(s, id, k, &h->rec)) != SQLITE_OK)
+			return rc;
+	}
+	if (h->mark == CHUNK_MOVED || h->rec.id_len != idlen ||
+	    memcmp(h->rec.event_id, event_id, idlen))
+		return SQLITE_DONE;
+	return SQLITE_ROW;
+}
+
+/* Marks one slot of a batch moved; the batch may be this transaction's. */
+static int
+slot_mark_moved(struct sq *s, int64_t slot)
+{
+	int64_t id = chunk_id_of(slot), acct, live;
+	size_t k = chunk_slot_of(slot);
+	struct chunk_builder *b = builder_of(s, id);
+	struct buf marks = BUF_INIT;
+	int state, rc;
+
+	if (b) {
+		b->marks.data[k] = CHUNK_MOVED;
+		return SQLITE_OK;
+	}
+	rc = chunk_marks_read(s, id, &acct, &state, &live, &marks);
+	if (rc == SQLITE_ROW && k < marks.len &&
+	    marks.data[k] == CHUNK_LIVE) {
+		marks.data[k] = CHUNK_MOVED;
+		rc = chunk_marks_write(s, id, &marks, live - 1);
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	buf_release(&marks);
+	return rc;
+}
+
+/*
+ * A second leg for a pending batched event: the merged event takes a new
+ * slot in this transaction's batch and the old slot is marked moved, so a
+ * worker holding the old one delivers it and the new one follows (the
+ * same event_id; Pinterest keeps one).
+ */
+static int
+slot_supersede(struct sq *s, struct account *ac, struct slot_hit *h,
+	       struct store_record *r, uint64_t key)
+{
+	struct chunk_builder *b;
+	struct chunk_rec m = h->rec;
+	struct buf copy = BUF_INIT;
+	int rc, replace = 0;
+
+	m.legs = h->rec.legs | r->legs;
+	if (s->base.cfg.merge) {
+		buf_reset(&s->merged);
+		replace = s->base.cfg.merge(s->base.cfg.merge_arg,
+		    h->rec.payload, h->rec.payload_len, r->payload,
+		    r->payload_len, m.legs, r->legs, &s->merged) == 1 &&
+		    s->merged.len <= STORE_MAX_PAYLOAD_BYTES;
+	}
+	/* The old record may live in the buffer the new one grows. */
+	buf_add(&copy, h->rec.event_id, h->rec.id_len);
+	buf_add(&copy, h->rec.event_name, h->rec.name_len);
+	if (h->rec.order_id)
+		buf_add(&copy, h->rec.order_id, h->rec.order_len);
+	if (!replace)
+		buf_add(&copy, h->rec.payload, h->rec.payload_len);
+	m.event_id = copy.data;
+	m.event_name = copy.data + m.id_len;
+	if (m.order_id)
+		m.order_id = copy.data + m.id_len + m.name_len;
+	if (replace) {
+		m.payload = s->merged.data;
+		m.payload_len = s->merged.len;
+	} else {
+		m.payload = copy.data + m.id_len + m.name_len +
+		    (m.order_id ? m.order_len : 0);
+	}
+	rc = slot_mark_moved(s, h->slot);
+	if (rc == SQLITE_OK)
+		rc = builder_for(s, ac->id, &b);
+	if (rc == SQLITE_OK) {
+		int64_t due = r->not_before_ms > r->received_at_ms ?
+		    r->not_before_ms : r->received_at_ms;
+		size_t k = chunk_builder_add(b, &m, key, due);
+
+		index_add(s, key, chunk_slot_handle(b->id, k));
+		r->outcome = STORE_MERGED;
+	}
+	buf_release(&copy);
+	return rc;
+}
+
+/*
+ * Looks the event up among the batched slots. SQLITE_ROW when it was
+ * found and handled (merged or a duplicate), SQLITE_DONE when not there.
+ */
+static int
+append_batched(struct sq *s, struct account *ac, uint64_t key,
+	       struct store_record *r, size_t idlen)
+{
+	size_t pos = 0;
+	int64_t slot;
+
+	while ((slot = slotindex_next(&s->ix, key, &pos)) != 0) {
+		struct slot_hit h;
+		int rc = slot_match(s, slot, ac->id, r->event_id, idlen, &h);
+
+		if (rc == SQLITE_DONE)
+			continue;
+		if (rc != SQLITE_ROW)
+			return rc;
+		if (h.mark == CHUNK_DONE) {
+			r->outcome = STORE_DUPLICATE;
+			return SQLITE_ROW;
+		}
+		rc = slot_supersede(s, ac, &h, r, key);
+		return rc == SQLITE_OK ? SQLITE_ROW : rc;
+	}
+	return SQLITE_DONE;
+}
+
+static int
+append_one(struct sq *s, struct store_record *r)
 {
 	struct account *ac;
+	struct chunk_builder *b;
+	struct chunk_rec c;
 	struct found f;
-	size_t idlen = strlen(r->event_id);
+	size_t idlen = strlen(r->event_id), k;
 	int64_t due, key;
 	int rc;
 
 	if ((rc = acct_get(s, r->account, 1, &ac)) != SQLITE_OK)
 		return rc;
 	key = record_key(s, ac->id, r->event_id, idlen);
+	rc = append_batched(s, ac, (uint64_t)key, r, idlen);
+	if (rc != SQLITE_DONE)
+		return rc == SQLITE_ROW ? SQLITE_OK : rc;
+	/* Rows of their own: retried, released, dead or replayed events. */
 	rc = find_row(s, ac, key, r->event_id, idlen, &f);
 	if (rc == SQLITE_ROW)
 		return append_existing(s, &f, r);
 	if (rc != SQLITE_DONE)
 		return rc;
+	if ((rc = builder_for(s, ac->id, &b)) != SQLITE_OK)
+		return rc;
+	memset(&c, 0, sizeof(c));
+	c.event_id = r->event_id;
+	c.id_len = idlen;
+	c.event_name = r->event_name;
+	c.name_len = strlen(r->event_name);
+	c.order_id = r->order_id;
+	c.order_len = r->order_id ? strlen(r->order_id) : 0;
+	c.payload = r->payload;
+	c.payload_len = r->payload_len;
+	c.event_time = r->event_time;
+	c.received_at_ms = r->received_at_ms;
+	c.legs = r->legs;
 	due = r->not_before_ms > r->received_at_ms ? r->not_before_ms
 						   : r->received_at_ms;
-	sqlite3_bind_int64(ins, 1, ac->id);
-	sqlite3_bind_int64(ins, 2, r->legs);
-	sqlite3_bind_int64(ins, 3, due);
-	sqlite3_bind_int64(ins, 4, r->event_time);
-	sqlite3_bind_int64(ins, 5, r->received_at_ms);
-	sqlite3_bind_int64(ins, 6, key);
-	sqlite3_bind_text(ins, 7, r->event_id, (int)idlen, SQLITE_STATIC);
-	sqlite3_bind_text(ins, 8, r->event_name, -1, SQLITE_STATIC);
-	bind_text_or_null(ins, 9, r->order_id);
-	if ((rc = run(ins)) != SQLITE_OK)
-		return rc;
-	sqlite3_bind_int64(pay, 1, sqlite3_last_insert_rowid(s->db));
-	sqlite3_bind_blob(pay, 2, r->payload, (int)r->payload_len,
-			  SQLITE_STATIC);
-	if ((rc = run(pay)) != SQLITE_OK)
-		return rc;
+	k = chunk_builder_add(b, &c, (uint64_t)key, due);
+	index_add(s, (uint64_t)key, chunk_slot_handle(b->id, k));
 	r->outcome = STORE_NEW;
 	ac->d_pending++;
 	ac->touched = 1;
@@ -811,26 +1309,178 @@ sq_append_spans(struct store *st, const struct store_span *spans,
 		size_t nspans)
 {
 	struct sq *s = sq_of(st);
-	sqlite3_stmt *ins, *pay;
 	int rc;
 
 	if ((rc = txn_begin(s, DURABLE)) != SQLITE_OK)
 		return fail(s, rc, "cannot begin append");
-	ins = stmt(s, S_INSERT);
-	pay = stmt(s, S_PAYLOAD_ADD);
-	if (!ins || !pay)
-		return txn_abort(s, SQLITE_ERROR, "cannot prepare append");
+	if (!s->ix_loaded && (rc = index_load(s)) != SQLITE_OK)
+		return txn_abort(s, rc, "cannot load the batch index");
 	for (size_t i = 0; i < nspans; i++) {
 		for (size_t k = 0; k < spans[i].n; k++) {
-			rc = append_one(s, ins, pay, &spans[i].recs[k]);
+			rc = append_one(s, &spans[i].recs[k]);
 			if (rc != SQLITE_OK)
 				return txn_abort(s, rc, "append failed");
 		}
+	}
+	for (size_t i = 0; i < s->nbld; i++) {
+		if (s->bld[i].n && (rc = builder_flush(s, &s->bld[i])) !=
+		    SQLITE_OK)
+			return txn_abort(s, rc, "append failed");
 	}
 	return txn_commit(s);
 }
 
 /* ---- delivery ------------------------------------------------------- */
+
+/* Batches one claim looks at, at most. */
+#define CLAIM_BATCHES	16
+
+/*
+ * Gives a batched event a row of its own in `events` (pending, due at
+ * due_ms, attempts kept). The caller marks its slot moved.
+ */
+static int
+move_slot(struct sq *s, int64_t account_id, const struct chunk_rec *c,
+	  int64_t due_ms, int64_t *rowid)
+{
+	sqlite3_stmt *q = stmt(s, S_MOVE_INSERT), *p = stmt(s, S_PAYLOAD_ADD);
+	int rc;
+
+	if (!q || !p)
+		return SQLITE_ERROR;
+	sqlite3_bind_int64(q, 1, account_id);
+	sqlite3_bind_int64(q, 2, c->legs);
+	sqlite3_bind_int64(q, 3, due_ms);
+	sqlite3_bind_int64(q, 4, c->event_time);
+	sqlite3_bind_int64(q, 5, c->received_at_ms);
+	sqlite3_bind_int64(q, 6, record_key(s, account_id, c->event_id,
+					    c->id_len));
+	sqlite3_bind_text(q, 7, c->event_id, (int)c->id_len, SQLITE_STATIC);
+	sqlite3_bind_text(q, 8, c->event_name, (int)c->name_len,
+			  SQLITE_STATIC);
+	if (c->order_id)
+		sqlite3_bind_text(q, 9, c->order_id, (int)c->order_len,
+				  SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 9);
+	sqlite3_bind_int64(q, 10, c->attempts);
+	if ((rc = run(q)) != SQLITE_OK)
+		return rc;
+	*rowid = sqlite3_last_insert_rowid(s->db);
+	sqlite3_bind_int64(p, 1, *rowid);
+	sqlite3_bind_blob(p, 2, c->payload, (int)c->payload_len, SQLITE_STATIC);
+	return run(p);
+}
+
+/* Copies a batched event into a claimed row. */
+static void
+row_from_rec(struct store_row *r, int64_t slot, const struct chunk_rec *c,
+	     struct arena *a)
+{
+	r->id = -slot;
+	r->event_id = arena_strndup(a, c->event_id, c->id_len);
+	r->event_name = arena_strndup(a, c->event_name, c->name_len);
+	r->order_id = c->order_id ? arena_strndup(a, c->order_id,
+						  c->order_len) : NULL;
+	r->event_time = c->event_time;
+	r->received_at_ms = c->received_at_ms;
+	r->legs = c->legs;
+	r->attempts = c->attempts;
+	r->payload = arena_strndup(a, c->payload, c->payload_len);
+	r->payload_len = c->payload_len;
+}
+
+/*
+ * Claims one due batch whole: its live slots become rows v[*k...], and
+ * the batch one lease. A batch bigger than what is left of `max` is
+ * skipped, unless nothing was claimed yet: then the slots past `max` move
+ * to rows of their own, due now.
+ */
+static int
+claim_batch(struct sq *s, int64_t id, const char *owner, int64_t until,
+	    size_t max, struct arena *a, struct store_row *v, size_t *k)
+{
+	struct buf marks = BUF_INIT;
+	struct chunk_rec c;
+	sqlite3_stmt *u;
+	int64_t acct, live, taken = 0, rowid;
+	int state, rc;
+	long n;
+
+	rc = chunk_marks_read(s, id, &acct, &state, &live, &marks);
+	if (rc != SQLITE_ROW || live <= 0 || (*k && *k + (size_t)live > max))
+		goto out;
+	if ((rc = chunk_recs_read(s, id, &s->scratch)) != SQLITE_ROW)
+		goto out;
+	n = chunk_count(s->scratch.data, s->scratch.len);
+	rc = SQLITE_CORRUPT;
+	if (n < 0 || (size_t)n != marks.len)
+		goto out;
+	for (long i = 0; i < n; i++) {
+		if (marks.data[i] != CHUNK_LIVE)
+			continue;
+		if (chunk_get(s->scratch.data, s->scratch.len, (size_t)i, &c))
+			goto out;
+		if (*k < max) {
+			row_from_rec(&v[(*k)++], chunk_slot_handle(id,
+			    (size_t)i), &c, a);
+			taken++;
+			continue;
+		}
+		if ((rc = move_slot(s, acct, &c, now_ms(s), &rowid)) !=
+		    SQLITE_OK)
+			goto out;
+		marks.data[i] = CHUNK_MOVED;
+	}
+	if (taken != live &&
+	    (rc = chunk_marks_write(s, id, &marks, taken)) != SQLITE_OK)
+		goto out;
+	rc = SQLITE_ERROR;
+	if (!(u = stmt(s, S_CK_LEASE)))
+		goto out;
+	sqlite3_bind_int64(u, 1, id);
+	sqlite3_bind_text(u, 2, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(u, 3, until);
+	rc = run(u);
+out:
+	buf_release(&marks);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int
+claim_batches(struct sq *s, int64_t account_id, const char *owner,
+	      size_t max, int64_t now, int64_t until, struct arena *a,
+	      struct store_row *v, size_t *k)
+{
+	sqlite3_stmt *q = stmt(s, S_CK_DUE);
+	int64_t ids[CLAIM_BATCHES];
+	size_t nid, before;
+	int rc;
+
+	if (!q)
+		return SQLITE_ERROR;
+	/* Rounds until full, or until a round takes nothing (too big). */
+	do {
+		before = *k;
+		nid = 0;
+		sqlite3_bind_int64(q, 1, account_id);
+		sqlite3_bind_int64(q, 2, now);
+		sqlite3_bind_int64(q, 3, CLAIM_BATCHES);
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW &&
+		    nid < CLAIM_BATCHES)
+			ids[nid++] = sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+		if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+			return rc;
+		/* Leasing moves due_ms, so only after the scan is finished. */
+		for (size_t i = 0; i < nid && *k < max; i++) {
+			rc = claim_batch(s, ids[i], owner, until, max, a, v, k);
+			if (rc != SQLITE_OK)
+				return rc;
+		}
+	} while (nid == CLAIM_BATCHES && *k < max && *k > before);
+	return SQLITE_OK;
+}
 
 static int
 sq_claim(struct store *st, const char *account, const char *owner,
@@ -891,11 +1541,108 @@ sq_claim(struct store *st, const char *account, const char *owner,
 		if ((rc = run(u)) != SQLITE_OK)
 			return txn_abort(s, rc, "claim failed");
 	}
+	if (k < max && (rc = claim_batches(s, ac->id, owner, max, now,
+	    now + lease_ms, a, v, &k)) != SQLITE_OK)
+		return txn_abort(s, rc, "claim failed");
 	if ((rc = txn_commit(s)) != 0)
 		return rc;
 	*rows = v;
 	*n = k;
 	return 0;
+}
+
+/* A batch whose slots one delivery transaction is marking. */
+struct open_batch {
+	int64_t id;			/* 0: none open; -1: gone */
+	int64_t account_id;
+	int64_t live;
+	bool dirty;
+	bool have_recs;			/* s->scratch holds its records */
+	struct buf marks;
+};
+
+static int
+batch_close(struct sq *s, struct open_batch *ob)
+{
+	int rc = SQLITE_OK;
+
+	if (ob->id > 0 && ob->dirty)
+		rc = chunk_marks_write(s, ob->id, &ob->marks, ob->live);
+	ob->id = 0;
+	ob->dirty = ob->have_recs = false;
+	return rc;
+}
+
+static int
+batch_open(struct sq *s, struct open_batch *ob, int64_t id)
+{
+	int state, rc;
+
+	if (ob->id == id || (ob->id == -1 && id == -1))
+		return SQLITE_OK;
+	if ((rc = batch_close(s, ob)) != SQLITE_OK)
+		return rc;
+	rc = chunk_marks_read(s, id, &ob->account_id, &state, &ob->live,
+			      &ob->marks);
+	ob->id = rc == SQLITE_ROW ? id : -1;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/*
+ * Resolves the batched ids (negative) among ids before a mark: a
+ * delivered slot is marked done in place (counters dp, dd, dx) and needs
+ * nothing more (rid[i] = 0); for any other mark the event moves to a row
+ * of its own and rid[i] is that row. Row ids pass through; a slot no
+ * longer live (marked before, or superseded) gives 0.
+ */
+static int
+resolve_batched(struct sq *s, const int64_t *ids, size_t n, bool done,
+		int64_t dp, int64_t dd, int64_t dx, int64_t *rid)
+{
+	struct open_batch ob;
+	struct chunk_rec c;
+	int rc = SQLITE_OK;
+
+	memset(&ob, 0, sizeof(ob));
+	buf_init(&ob.marks, 0);
+	for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
+		size_t k = chunk_slot_of(-ids[i]);
+
+		rid[i] = ids[i] > 0 ? ids[i] : 0;
+		if (ids[i] > 0)
+			continue;
+		if ((rc = batch_open(s, &ob, chunk_id_of(-ids[i]))) !=
+		    SQLITE_OK)
+			break;
+		if (ob.id < 0 || k >= ob.marks.len ||
+		    ob.marks.data[k] != CHUNK_LIVE)
+			continue;
+		if (done) {
+			ob.marks.data[k] = CHUNK_DONE;
+			acct_delta(s, ob.account_id, dp, dd, dx);
+		} else {
+			if (!ob.have_recs) {
+				rc = chunk_recs_read(s, ob.id, &s->scratch);
+				if (rc != SQLITE_ROW)
+					break;
+				rc = SQLITE_OK;
+				ob.have_recs = true;
+			}
+			if (chunk_get(s->scratch.data, s->scratch.len, k, &c)) {
+				rc = SQLITE_CORRUPT;
+				break;
+			}
+			rc = move_slot(s, ob.account_id, &c, now_ms(s),
+				       &rid[i]);
+			ob.marks.data[k] = CHUNK_MOVED;
+		}
+		ob.live--;
+		ob.dirty = true;
+	}
+	if (rc == SQLITE_OK)
+		rc = batch_close(s, &ob);
+	buf_release(&ob.marks);
+	return rc == SQLITE_DONE ? SQLITE_CORRUPT : rc;
 }
 
 /*
@@ -910,6 +1657,7 @@ mark_rows(struct sq *s, enum stmt_id id, const int64_t *ids, size_t n,
 	  const void *arg, int64_t dp, int64_t dd, int64_t dx)
 {
 	sqlite3_stmt *q, *sel, *drop = NULL;
+	int64_t *rid;
 	int rc;
 
 	if ((rc = txn_begin(s, RELAXED)) != SQLITE_OK)
@@ -917,32 +1665,41 @@ mark_rows(struct sq *s, enum stmt_id id, const int64_t *ids, size_t n,
 	if (!(q = stmt(s, id)) || !(sel = stmt(s, S_PENDING_ACCOUNT)) ||
 	    (id == S_DONE && !(drop = stmt(s, S_PAYLOAD_DROP))))
 		return txn_abort(s, SQLITE_ERROR, "cannot prepare update");
-	for (size_t i = 0; i < n; i++) {
+	rid = xmalloc(n * sizeof(*rid));
+	rc = resolve_batched(s, ids, n, id == S_DONE, dp, dd, dx, rid);
+	for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
 		int64_t account_id;
 
-		sqlite3_bind_int64(sel, 1, ids[i]);
+		if (!rid[i])
+			continue;
+		sqlite3_bind_int64(sel, 1, rid[i]);
 		rc = sqlite3_step(sel);
 		account_id = rc == SQLITE_ROW ? sqlite3_column_int64(sel, 0)
 					      : 0;
 		sqlite3_reset(sel);
-		if (rc == SQLITE_DONE)
+		if (rc == SQLITE_DONE) {
+			rc = SQLITE_OK;
 			continue;
+		}
 		if (rc != SQLITE_ROW)
-			return txn_abort(s, rc, "update failed");
-		sqlite3_bind_int64(q, 1, ids[i]);
+			break;
+		sqlite3_bind_int64(q, 1, rid[i]);
 		if (bind)
 			bind(q, arg, i);
 		if ((rc = run(q)) != SQLITE_OK)
-			return txn_abort(s, rc, "update failed");
+			break;
 		if (dp || dd || dx)
 			acct_delta(s, account_id, dp, dd, dx);
 		/* Delivered: only the key is kept, for idempotency. */
 		if (drop) {
-			sqlite3_bind_int64(drop, 1, ids[i]);
+			sqlite3_bind_int64(drop, 1, rid[i]);
 			if ((rc = run(drop)) != SQLITE_OK)
-				return txn_abort(s, rc, "update failed");
+				break;
 		}
 	}
+	free(rid);
+	if (rc != SQLITE_OK)
+		return txn_abort(s, rc, "update failed");
 	return txn_commit(s);
 }
 
@@ -1059,12 +1816,14 @@ sq_stats(struct store *st, struct arena *a, struct store_stats **out,
 	sqlite3_stmt *q = stmt(s, S_ACCOUNTS_ALL);
 	sqlite3_stmt *qf = stmt(s, S_IN_FLIGHT);
 	sqlite3_stmt *qo = stmt(s, S_OLDEST);
+	sqlite3_stmt *cf = stmt(s, S_CK_IN_FLIGHT);
+	sqlite3_stmt *co = stmt(s, S_CK_OLDEST);
 	struct store_stats *v = NULL;
 	size_t k = 0, cap = 0;
 	int64_t now = now_ms(s);
 	int rc;
 
-	if (!q || !qf || !qo)
+	if (!q || !qf || !qo || !cf || !co)
 		return STORE_EIO;
 	/* A read transaction, so counters and indexes agree. */
 	if ((rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
@@ -1094,10 +1853,27 @@ sq_stats(struct store *st, struct arena *a, struct store_stats **out,
 			e->in_flight = sqlite3_column_int64(qf, 0);
 		sqlite3_reset(qf);
 
+		sqlite3_bind_int64(cf, 1, sqlite3_column_int64(q, 0));
+		sqlite3_bind_int64(cf, 2, now);
+		if (sqlite3_step(cf) == SQLITE_ROW)
+			e->in_flight += sqlite3_column_int64(cf, 0);
+		sqlite3_reset(cf);
+
 		sqlite3_bind_int64(qo, 1, sqlite3_column_int64(q, 0));
 		if (sqlite3_step(qo) == SQLITE_ROW)
 			e->oldest_pending_time = sqlite3_column_int64(qo, 0);
 		sqlite3_reset(qo);
+		/* A batch's oldest counts until all of it is resolved. */
+		sqlite3_bind_int64(co, 1, sqlite3_column_int64(q, 0));
+		if (sqlite3_step(co) == SQLITE_ROW &&
+		    sqlite3_column_type(co, 0) != SQLITE_NULL) {
+			int64_t t = sqlite3_column_int64(co, 0);
+
+			if (!e->oldest_pending_time ||
+			    t < e->oldest_pending_time)
+				e->oldest_pending_time = t;
+		}
+		sqlite3_reset(co);
 	}
 	sqlite3_reset(q);
 	sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
@@ -1238,6 +2014,52 @@ fail:
 	return txn_abort(s, rc, "requeue failed");
 }
 
+/*
+ * Deletes up to PRUNE_STEP resolved batches that finished before
+ * before_ms, with their index entries. *step: how many batches;
+ * *count grows by the delivered events among them.
+ */
+static int
+prune_batches(struct sq *s, int64_t before_ms, int64_t *step, int64_t *count)
+{
+	sqlite3_stmt *q = stmt(s, S_CK_PRUNE_SELECT);
+	sqlite3_stmt *d1 = stmt(s, S_CK_DELETE), *d2 = stmt(s, S_CK_DATA_DELETE);
+	int rc;
+
+	*step = 0;
+	if (!q || !d1 || !d2)
+		return SQLITE_ERROR;
+	sqlite3_bind_int64(q, 1, before_ms);
+	sqlite3_bind_int64(q, 2, PRUNE_STEP);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(q, 0), done = 0;
+		const unsigned char *marks = sqlite3_column_blob(q, 2);
+		size_t nm = (size_t)sqlite3_column_bytes(q, 2);
+		const unsigned char *keys = sqlite3_column_blob(q, 3);
+		size_t nk = (size_t)sqlite3_column_bytes(q, 3) / 8;
+
+		for (size_t i = 0; i < nm; i++) {
+			uint64_t k;
+
+			done += marks[i] == CHUNK_DONE;
+			if (!s->ix_loaded || i >= nk)
+				continue;
+			memcpy(&k, keys + 8 * i, 8);
+			slotindex_remove(&s->ix, k, chunk_slot_handle(id, i));
+		}
+		acct_delta(s, sqlite3_column_int64(q, 1), 0, -done, 0);
+		*count += done;
+		(*step)++;
+		/* Deleting the row the scan stands on is safe in SQLite. */
+		sqlite3_bind_int64(d1, 1, id);
+		sqlite3_bind_int64(d2, 1, id);
+		if ((rc = run(d1)) != SQLITE_OK || (rc = run(d2)) != SQLITE_OK)
+			break;
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 static int
 sq_prune_done(struct store *st, int64_t before_ms, int64_t *count)
 {
@@ -1265,6 +2087,15 @@ sq_prune_done(struct store *st, int64_t before_ms, int64_t *count)
 		if ((rc = txn_commit(s)) != 0)
 			return rc;
 		*count += step;
+	} while (step == PRUNE_STEP);
+	do {
+		if ((rc = txn_begin(s, RELAXED)) != SQLITE_OK)
+			return fail(s, rc, "cannot begin prune");
+		if ((rc = prune_batches(s, before_ms, &step, count)) !=
+		    SQLITE_OK)
+			return txn_abort(s, rc, "prune failed");
+		if ((rc = txn_commit(s)) != 0)
+			return rc;
 	} while (step == PRUNE_STEP);
 	return 0;
 }
@@ -1296,6 +2127,12 @@ sq_close(struct store *st)
 	acct_cache_clear(s);
 	free(s->acct);
 	buf_release(&s->merged);
+	buf_release(&s->scratch);
+	for (size_t i = 0; i < s->bld_cap; i++)
+		chunk_builder_release(&s->bld[i]);
+	free(s->bld);
+	free(s->undo);
+	slotindex_release(&s->ix);
 	free(s->base.path);
 	free(s);
 }
@@ -1390,6 +2227,11 @@ migrate(struct sq *s)
 		if (rc != SQLITE_OK)
 			return txn_abort(s, rc, "cannot migrate to schema 2");
 	}
+	if (v <= 2) {
+		rc = sqlite3_exec(s->db, migrate_v3, NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			return txn_abort(s, rc, "cannot migrate to schema 3");
+	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SCHEMA_VERSION);
 	if ((rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
 		return txn_abort(s, rc, "cannot set schema version");
@@ -1434,6 +2276,8 @@ store_sqlite_open(const struct store_config *cfg, struct store **out)
 	if (!s->base.cfg.clock)
 		s->base.cfg.clock = clock_system();
 	buf_init(&s->merged, 0);
+	buf_init(&s->scratch, 0);
+	slotindex_init(&s->ix);
 
 	flags = SQLITE_OPEN_NOMUTEX;
 	if (cfg->readonly) {
