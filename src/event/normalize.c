@@ -296,6 +296,29 @@ out_finish(struct out *o, const char **why)
 	return (int)o->n;
 }
 
+/*
+ * Finishes a lowercased (or filtered) non-ASCII value: lowercasing can
+ * make a letter composable with the mark after it (T, U+0308 is not a
+ * character; t, U+0308 composes to U+1E97), so the result is put in NFC
+ * once more. Without this, normalizing the output again would change it,
+ * and the same name would hash two ways.
+ */
+static int
+out_finish_nfc(struct out *o, const char **why)
+{
+	struct cps c;
+	int n = out_finish(o, why);
+
+	if (n < 0 || is_ascii_str(o->p, (size_t)n))
+		return n;
+	if (decode(o->p, (size_t)n, UTF8PROC_COMPOSE, &c) < 0)
+		return fail(why, "invalid UTF-8");
+	out_init(o, o->p, o->cap);
+	for (size_t i = 0; i < c.n; i++)
+		out_cp(o, c.v[i]);
+	return out_finish(o, why);
+}
+
 static int
 copy_out(const char *s, size_t n, char *out, size_t cap, const char **why)
 {
@@ -546,7 +569,7 @@ norm_name(const char *in, size_t len, char *out, size_t cap, const char **why)
 	}
 	if (!letter)
 		return fail(why, "no letters in name");
-	return out_finish(&o, why);
+	return out_finish_nfc(&o, why);
 }
 
 int
@@ -895,7 +918,7 @@ keep_alnum(const char *in, size_t len, char *out, size_t cap,
 	}
 	if (o.n == 0 && !o.full)
 		return fail(why, "no letters or digits");
-	return out_finish(&o, why);
+	return out_finish_nfc(&o, why);
 }
 
 int

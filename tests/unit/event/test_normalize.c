@@ -289,6 +289,9 @@ test_name(void **state)
 		{ "GAURAV", "gaurav", NULL },
 		REJW("123", "no letters in name"),
 		REJW("--", "no letters in name"),
+		/* Lowercased T then U+0308 composes (U+1E97): NFC after. */
+		{ "T\xCC\x88", "\xE1\xBA\x97", NULL },
+		{ "\xE1\xBA\x97", "\xE1\xBA\x97", NULL },
 		REJW("42 / 7", "no letters in name"),
 		REJW("١٢٣", "no letters in name"),
 		REJW("— · —", "no letters in name"),
