@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "store/store_int.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -33,6 +34,8 @@ struct journal {
 	struct store *st;		/* owned; used by the committer only */
 	size_t max_batch;
 	size_t max_queued;
+	int64_t retention_ms;		/* < 0: never prune */
+	int64_t last_prune_ms;
 	pthread_t thread;
 
 	pthread_mutex_t mu;		/* guards everything below */
@@ -66,6 +69,26 @@ take_batch(struct journal *j, size_t *nrecs)
 	j->queued -= total;
 	*nrecs = total;
 	return first;
+}
+
+#define PRUNE_EVERY_MS	60000
+
+/*
+ * Forgets delivered events past the retention, on the committer's own
+ * connection: it owns the writer's index, which pruning shrinks.
+ */
+static void
+maybe_prune(struct journal *j)
+{
+	int64_t now = clock_now_ms(j->st->cfg.clock), count = 0;
+	int rc;
+
+	if (j->retention_ms < 0 || now - j->last_prune_ms < PRUNE_EVERY_MS)
+		return;
+	j->last_prune_ms = now;
+	rc = store_prune_done(j->st, now - j->retention_ms, &count);
+	if (rc)
+		log_warn("journal: prune failed: %s", store_strerror(rc));
 }
 
 static void *
@@ -126,6 +149,7 @@ committer(void *arg)
 			g->cb(g->arg, rc);
 			free(g);
 		}
+		maybe_prune(j);
 	}
 	free(spans);
 	return NULL;
@@ -144,6 +168,10 @@ journal_start(struct store *st, const struct journal_config *cfg,
 					     : DEFAULT_MAX_BATCH;
 	j->max_queued = cfg && cfg->max_queued ? cfg->max_queued
 					       : DEFAULT_MAX_QUEUED;
+	j->retention_ms = cfg && cfg->done_retention_ms ?
+	    cfg->done_retention_ms : JOURNAL_DONE_RETENTION_MS;
+	/* The first prune waits a minute: a restart is not a reason. */
+	j->last_prune_ms = clock_now_ms(st->cfg.clock);
 	pthread_mutex_init(&j->mu, NULL);
 	pthread_cond_init(&j->work, NULL);
 	rc = pthread_create(&j->thread, NULL, committer, j);

@@ -11,6 +11,7 @@
 #define PB_JOURNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store/store.h"
 
@@ -28,7 +29,15 @@ typedef void (*journal_done_fn)(void *arg, int status);
 struct journal_config {
 	size_t max_batch;	/* records per transaction; 0: 10000 */
 	size_t max_queued;	/* records waiting; beyond: EBUSY; 0: 100000 */
+	/*
+	 * Delivered events are kept this long for idempotency, then pruned
+	 * by the committer (about once a minute, between commits).
+	 * 0: JOURNAL_DONE_RETENTION_MS; negative: never prune.
+	 */
+	int64_t done_retention_ms;
 };
+
+#define JOURNAL_DONE_RETENTION_MS	(60 * 60 * 1000)
 
 /*
  * Starts the committer thread on a store it takes ownership of (opened
