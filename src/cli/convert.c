@@ -153,6 +153,7 @@ convert_line(struct convert *c, const char *file, size_t lineno,
 	size_t off = 0;
 
 	event_diag_reset(&diag);
+	diag.count_only = c->quiet;
 	c->read++;
 	if (len == 0) {
 		event_fail(&diag, "empty_line", NULL, "empty line: expected one "
@@ -193,10 +194,12 @@ convert_stream(struct convert *c, FILE *f, const char *file)
 {
 	struct lines lines;
 	enum lines_result r;
+	const char *line;
+	size_t len;
 	int status = 0;
 
 	lines_init(&lines, f, PB_MAX_LINE_BYTES);
-	while ((r = lines_next(&lines)) != LINES_EOF) {
+	while ((r = lines_next_view(&lines, &line, &len)) != LINES_EOF) {
 		struct event_error err = { "line_too_long", NULL, "" };
 
 		if (r == LINES_ERROR) {
@@ -211,8 +214,7 @@ convert_stream(struct convert *c, FILE *f, const char *file)
 			c->read++;
 			reject(c, file, lines.lineno, &err);
 		} else {
-			convert_line(c, file, lines.lineno, lines.line.data,
-			    lines.line.len);
+			convert_line(c, file, lines.lineno, line, len);
 		}
 		arena_reset(c->ctx.arena);
 		flush_out(c, false);

@@ -192,6 +192,11 @@ struct decoder {
 	size_t n_zips;
 	const char *country;			/* first normalized country */
 	char country_buf[3];
+	/*
+	 * The tree was parsed into ctx->arena, so its strings live as long
+	 * as the event: an untrimmed string can be used in place.
+	 */
+	bool borrow;
 };
 
 /* contents[] item keys (Pinterest) and their line_items[] twins (the tag). */
@@ -291,7 +296,11 @@ read_string(struct decoder *d, const cJSON *v, const char *field)
 		return NULL;
 	}
 	s = norm_trim(s, len, &len);
-	return len ? arena_strndup(d->ctx->arena, s, len) : NULL;
+	if (!len)
+		return NULL;
+	if (d->borrow && s == v->valuestring && s[len] == '\0')
+		return s;
+	return arena_strndup(d->ctx->arena, s, len);
 }
 
 static void
@@ -946,7 +955,8 @@ int
 event_decode(struct event_ctx *ctx, const cJSON *obj, struct event *ev,
     struct event_diag *diag)
 {
-	struct decoder d = { .ctx = ctx, .ev = ev, .diag = diag };
+	struct decoder d = { .ctx = ctx, .ev = ev, .diag = diag,
+	    .borrow = json_arena() == ctx->arena };
 
 	pthread_once(&index_once, build_indexes);
 	memset(ev, 0, sizeof(*ev));

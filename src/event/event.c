@@ -19,6 +19,7 @@ event_diag_reset(struct event_diag *d)
 	d->error.field = NULL;
 	d->error.message[0] = '\0';
 	d->n_warnings = 0;
+	d->count_only = false;
 }
 
 void
@@ -31,6 +32,10 @@ event_warn(struct event_diag *d, const char *field, const char *fmt, ...)
 		return;
 	w = &d->warnings[d->n_warnings - 1];
 	w->field = field;
+	if (d->count_only) {
+		w->message[0] = '\0';
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(w->message, sizeof(w->message), fmt, ap);
 	va_end(ap);

@@ -8,7 +8,10 @@
  *
  * Raw PII never leaves event_decode(): the model holds only SHA-256 hex.
  * Every string in a struct event points into the ctx arena or at static
- * storage, and lives until that arena is reset.
+ * storage, and lives until that arena is reset. When the cJSON tree was
+ * parsed into the ctx arena (json_use_arena), the event may point into the
+ * tree's strings, which live just as long; a tree parsed with malloc is
+ * always copied from.
  */
 #ifndef PB_EVENT_H
 #define PB_EVENT_H
@@ -132,6 +135,12 @@ struct event_diag {
 	struct event_error error;	/* set when a call returns -1 */
 	size_t n_warnings;		/* may exceed PB_MAX_WARNINGS */
 	struct event_warning warnings[PB_MAX_WARNINGS];
+	/*
+	 * Set it after event_diag_reset() when nobody will read the warning
+	 * texts (convert --quiet): event_warn() then only counts and records
+	 * the field, skipping the vsnprintf().
+	 */
+	bool count_only;
 };
 
 /* What the pipeline needs besides the input. One per thread. */
@@ -172,6 +181,7 @@ void event_encode_error(const struct event_error *err, struct buf *out);
 const char *event_id_for_order(struct arena *a, const char *event_name,
     const char *order_id);
 
+/* Clears the error and the warnings; count_only goes back to false. */
 void event_diag_reset(struct event_diag *d);
 __attribute__((format(printf, 3, 4)))
 void event_warn(struct event_diag *d, const char *field, const char *fmt, ...);

@@ -10,9 +10,20 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
+/*
+ * Gender, state and country codes normalize to one or two lowercase
+ * letters: 702 possible values, which recur in event after event. Their
+ * digests are kept once computed (hashes of two letters are public
+ * constants, not PII): each hit saves a SHA-256 through EVP, whose
+ * per-call setup (OpenSSL 3.0 frees and allocates the provider context
+ * on every init) costs about as much as hashing a short value.
+ */
+#define MEMO_SLOTS	(26 + 26 * 26)
+
 struct hasher {
 	EVP_MD *md;
 	EVP_MD_CTX *ctx;
+	char (*memo)[65];		/* MEMO_SLOTS; "" = not computed yet */
 };
 
 struct hasher *
@@ -22,6 +33,7 @@ hasher_new(void)
 
 	h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
 	h->ctx = EVP_MD_CTX_new();
+	h->memo = xcalloc(MEMO_SLOTS, sizeof(*h->memo));
 	if (!h->md || !h->ctx) {
 		fprintf(stderr, "pinbridge: OpenSSL has no SHA-256\n");
 		abort();
@@ -36,11 +48,26 @@ hasher_free(struct hasher *h)
 		return;
 	EVP_MD_CTX_free(h->ctx);
 	EVP_MD_free(h->md);
+	free(h->memo);
 	free(h);
 }
 
-void
-hasher_sha256_hex(struct hasher *h, const void *data, size_t len, char out[65])
+/* The memo slot for 1 or 2 lowercase ASCII letters, or -1. */
+static int
+memo_slot(const unsigned char *p, size_t len)
+{
+	unsigned a, b;
+
+	if (len == 0 || len > 2 || (a = p[0] - 'a') >= 26u)
+		return -1;
+	if (len == 1)
+		return (int)a;
+	b = p[1] - 'a';
+	return b < 26u ? (int)(26 + a * 26 + b) : -1;
+}
+
+static void
+sha256_hex(struct hasher *h, const void *data, size_t len, char out[65])
 {
 	/* Two hex digits per byte in one load: this runs for every PII value. */
 	static const char pairs[513] =
@@ -64,6 +91,20 @@ hasher_sha256_hex(struct hasher *h, const void *data, size_t len, char out[65])
 	for (int i = 0; i < 32; i++)
 		memcpy(out + 2 * i, pairs + 2 * md[i], 2);
 	out[64] = '\0';
+}
+
+void
+hasher_sha256_hex(struct hasher *h, const void *data, size_t len, char out[65])
+{
+	int slot = memo_slot(data, len);
+
+	if (slot < 0) {
+		sha256_hex(h, data, len, out);
+		return;
+	}
+	if (!h->memo[slot][0])
+		sha256_hex(h, data, len, h->memo[slot]);
+	memcpy(out, h->memo[slot], 65);
 }
 
 bool

@@ -57,6 +57,12 @@ json_use_arena(struct arena *a)
 	thread_arena = a;
 }
 
+struct arena *
+json_arena(void)
+{
+	return thread_arena;
+}
+
 /* Structural bytes json_precheck() stops at; everything else is skipped. */
 enum { C_OTHER, C_OPEN, C_CLOSE, C_QUOTE };
 

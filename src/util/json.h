@@ -32,6 +32,8 @@ enum json_check json_precheck(const char *s, size_t len);
 void json_init(void);
 /* Routes this thread's cJSON allocations to `a` (NULL: back to malloc). */
 void json_use_arena(struct arena *a);
+/* The arena this thread's cJSON allocations go to, or NULL. */
+struct arena *json_arena(void);
 
 /*
  * Parses len bytes (need not be NUL-terminated). Returns NULL on a syntax

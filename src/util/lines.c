@@ -86,3 +86,28 @@ lines_next(struct lines *l)
 		buf_truncate(&l->line, l->line.len - 1);
 	return LINES_OK;
 }
+
+enum lines_result
+lines_next_view(struct lines *l, const char **s, size_t *len)
+{
+	enum lines_result r;
+	const char *p = l->block + l->pos;
+	const char *nl = l->pos < l->end ?
+	    memchr(p, '\n', l->end - l->pos) : NULL;
+	size_t n;
+
+	/* The common case: the whole line is in the block, no copy needed. */
+	if (nl && (n = (size_t)(nl - p)) <= l->max) {
+		l->pos += n + 1;
+		l->lineno++;
+		if (n && p[n - 1] == '\r')
+			n--;
+		*s = p;
+		*len = n;
+		return LINES_OK;
+	}
+	r = lines_next(l);
+	*s = l->line.data;
+	*len = l->line.len;
+	return r;
+}

@@ -32,6 +32,14 @@ enum lines_result {
 
 void lines_init(struct lines *l, FILE *f, size_t max);
 enum lines_result lines_next(struct lines *l);
+/*
+ * lines_next() without the copy where it can: on LINES_OK, *s and *len
+ * give the line (not NUL-terminated), pointing into the read block when
+ * the line lies wholly inside it, else at l->line.data. Valid until the
+ * next call; l->line is only filled in the second case.
+ */
+enum lines_result lines_next_view(struct lines *l, const char **s,
+    size_t *len);
 void lines_release(struct lines *l);
 
 #endif

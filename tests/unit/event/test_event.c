@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "event/event.h"
 #include "event/hash.h"
 #include "util/arena.h"
@@ -465,6 +467,96 @@ test_order_id_derivation_matches_js_contract(void **state)
 	    "checkout:A-1001");
 }
 
+/* Hashes of 1-2 lowercase letters come from a memo: same digests. */
+static void
+test_hash_memo(void **state)
+{
+	static const char hex[] = "0123456789abcdef";
+	char in[3], want[65], got[65];
+	unsigned char md[32];
+	unsigned int mdlen;
+
+	(void)state;
+	for (int len = 1; len <= 2; len++) {
+		for (int i = 0; i < 26 * 26; i++) {
+			in[0] = (char)('a' + i / 26);
+			in[1] = (char)('a' + i % 26);
+			if (len == 1 && i % 26)
+				continue;
+			assert_true(EVP_Digest(in, (size_t)len, md, &mdlen,
+			    EVP_sha256(), NULL));
+			for (int k = 0; k < 32; k++) {
+				want[2 * k] = hex[md[k] >> 4];
+				want[2 * k + 1] = hex[md[k] & 15];
+			}
+			want[64] = '\0';
+			/* First call fills the memo, the second reads it. */
+			hasher_sha256_hex(ctx.hasher, in, (size_t)len, got);
+			assert_string_equal(got, want);
+			hasher_sha256_hex(ctx.hasher, in, (size_t)len, got);
+			assert_string_equal(got, want);
+		}
+	}
+	/* Not memoized: upper case, digits, longer, empty. */
+	hasher_sha256_hex(ctx.hasher, "", 0, got);
+	assert_string_equal(got, "e3b0c44298fc1c149afbf4c8996fb924"
+	    "27ae41e4649b934ca495991b7852b855");
+	hasher_sha256_hex(ctx.hasher, "US", 2, got);
+	hasher_sha256_hex(ctx.hasher, "us", 2, want);
+	assert_string_not_equal(got, want);
+}
+
+/*
+ * A tree parsed with malloc is not borrowed from: the event must survive
+ * cJSON_Delete() (ASan checks this in the sanitizer build).
+ */
+static void
+test_tree_outside_arena_is_copied(void **state)
+{
+	static const char json[] = "{\"event_name\":\"lead\","
+	    "\"em\":\"a@b.co\",\"event_id\":\"id-1\","
+	    "\"client_user_agent\":\"UA\",\"order_id\":\" o-1 \"}";
+	cJSON *root;
+
+	(void)state;
+	arena_reset(&arena);
+	buf_reset(&out);
+	event_diag_reset(&diag);
+	root = json_parse(json, strlen(json), NULL);
+	assert_non_null(root);
+	assert_int_equal(event_from_json(&ctx, root, &ev, &diag), 0);
+	cJSON_Delete(root);
+	event_encode(&ev, &out);
+	assert_contains(out.data, "\"event_id\":\"id-1\"");
+	assert_contains(out.data, "\"client_user_agent\":\"UA\"");
+	assert_contains(out.data, "\"order_id\":\"o-1\"");
+}
+
+/* count_only: warnings are counted and name their field, no text. */
+static void
+test_warnings_count_only(void **state)
+{
+	static const char json[] = "{\"event_name\":\"lead\","
+	    "\"em\":\"a@b.co\",\"event_id\":\"w\",\"foo\":1,"
+	    "\"gender\":\"unknown\"}";
+	cJSON *root;
+
+	(void)state;
+	arena_reset(&arena);
+	event_diag_reset(&diag);
+	diag.count_only = true;
+	json_use_arena(&arena);
+	root = json_parse(json, strlen(json), NULL);
+	assert_int_equal(event_from_json(&ctx, root, &ev, &diag), 0);
+	json_use_arena(NULL);
+	assert_int_equal(diag.n_warnings, 2);
+	assert_string_equal(diag.warnings[0].field, "foo");
+	assert_string_equal(diag.warnings[0].message, "");
+	assert_string_equal(diag.warnings[1].field, "ge");
+	event_diag_reset(&diag);
+	assert_false(diag.count_only);
+}
+
 int
 main(void)
 {
@@ -487,6 +579,9 @@ main(void)
 		cmocka_unit_test(test_escaping_and_optional_fields),
 		cmocka_unit_test(test_error_encoding),
 		cmocka_unit_test(test_order_id_derivation_matches_js_contract),
+		cmocka_unit_test(test_hash_memo),
+		cmocka_unit_test(test_tree_outside_arena_is_copied),
+		cmocka_unit_test(test_warnings_count_only),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -547,6 +547,55 @@ test_lines(void **state)
 	fclose(f);
 }
 
+/*
+ * lines_next_view() returns what lines_next() does, in place when it can:
+ * lines across the 64 KiB block boundary, CRLF, empty, too long, and a
+ * last line without a newline.
+ */
+static void
+test_lines_view(void **state)
+{
+	struct buf text = BUF_INIT;
+	struct lines a, b;
+	enum lines_result ra, rb;
+	FILE *fa, *fb;
+	unsigned seed = 7;
+
+	(void)state;
+	while (text.len < 300 * 1024) {
+		size_t n = (seed = seed * 1103515245 + 12345) >> 16 & 1023;
+
+		for (size_t i = 0; i < n; i++)
+			buf_addch(&text, (char)('a' + i % 26));
+		buf_adds(&text, n % 3 ? "\n" : "\r\n");
+		if (n % 7 == 0)
+			buf_addch(&text, '\n');
+	}
+	buf_adds(&text, "last");
+	fa = fmemopen(text.data, text.len, "r");
+	fb = fmemopen(text.data, text.len, "r");
+	lines_init(&a, fa, 900);
+	lines_init(&b, fb, 900);
+	do {
+		const char *s;
+		size_t len;
+
+		ra = lines_next(&a);
+		rb = lines_next_view(&b, &s, &len);
+		assert_int_equal(ra, rb);
+		assert_int_equal(a.lineno, b.lineno);
+		if (ra == LINES_OK) {
+			assert_int_equal(a.line.len, len);
+			assert_memory_equal(a.line.data, s, len);
+		}
+	} while (ra != LINES_EOF);
+	lines_release(&a);
+	lines_release(&b);
+	fclose(fa);
+	fclose(fb);
+	buf_release(&text);
+}
+
 int
 main(void)
 {
@@ -565,6 +614,7 @@ main(void)
 		cmocka_unit_test(test_json_keys),
 		cmocka_unit_test(test_json_parse_trailing),
 		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_lines_view),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
