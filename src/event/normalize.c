@@ -210,17 +210,31 @@ decode(const char *s, size_t n, utf8proc_option_t opts, struct cps *c)
 			c->v[c->n++] = (unsigned char)s[i];
 		return 0;
 	}
-	if (opts == 0) {
-		for (size_t i = 0; i < n; i += (size_t)k) {
-			if (c->n >= CP_MAX)
-				return -1;
+	if (opts == 0 || opts == UTF8PROC_COMPOSE) {
+		/*
+		 * Code points below U+0300 are NFC_Quick_Check=Yes with
+		 * combining class 0, so a string of them is already in NFC:
+		 * accented Latin text as people type it skips utf8proc's
+		 * decompose-and-recompose. Anything else (or an error) takes
+		 * the full path below.
+		 */
+		utf8proc_int32_t max = 0;
+		size_t i;
+
+		for (i = 0; i < n && c->n < CP_MAX; i += (size_t)k) {
 			k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i),
 			    &c->v[c->n]);
 			if (k <= 0)
-				return -1;
+				break;
+			if (c->v[c->n] > max)
+				max = c->v[c->n];
 			c->n++;
 		}
-		return 0;
+		if (opts == 0)
+			return i == n ? 0 : -1;
+		if (i == n && max < 0x300)
+			return 0;
+		c->n = 0;
 	}
 	k = utf8proc_decompose(p, (utf8proc_ssize_t)n, c->v, CP_MAX,
 	    opts | UTF8PROC_STABLE);

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,10 +101,39 @@ string_end(const char *s, size_t len, size_t i)
 	}
 }
 
+/* How many times c occurs in s[len], counting no further than stop + 1. */
+static size_t
+count_byte(const char *s, size_t len, char c, size_t stop)
+{
+	const char *p = s, *end = s + len;
+	size_t n = 0;
+
+	while (n <= stop && (p = memchr(p, c, (size_t)(end - p))) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
 enum json_check
 json_precheck(const char *s, size_t len)
 {
-	size_t depth = 0, i = 0;
+	size_t depth = 0, i = 0, opens;
+
+	/*
+	 * A typical event cannot break either limit: it is shorter than the
+	 * longest string allowed, and has fewer '{' and '[' bytes, in or out
+	 * of strings, than the depth allowed. Counting two bytes with
+	 * memchr() is a fraction of the walk below.
+	 */
+	if (len <= PB_MAX_STRING_BYTES) {
+		opens = count_byte(s, len, '{', PB_MAX_JSON_DEPTH);
+		if (opens <= PB_MAX_JSON_DEPTH)
+			opens += count_byte(s, len, '[',
+			    PB_MAX_JSON_DEPTH - opens);
+		if (opens <= PB_MAX_JSON_DEPTH)
+			return JSON_OK;
+	}
 
 	while (i < len) {
 		switch (precheck_class[(unsigned char)s[i++]]) {
@@ -169,13 +199,11 @@ json_keys_init(struct json_keys *t)
  * Probing sorts out the collisions.
  */
 static unsigned
-key_hash(const char *key, unsigned *len)
+key_hash(const char *key, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)key;
-	size_t n = strlen(key);
 	unsigned h;
 
-	*len = (unsigned)n;
 	if (!n)
 		return 0;
 	h = (unsigned)n * 0x9e3779b1u ^ p[0] * 0x85ebca6bu ^
@@ -183,18 +211,57 @@ key_hash(const char *key, unsigned *len)
 	return h ^ h >> 15;
 }
 
+/*
+ * Whether a[n] and b[n] are equal, in words: keys are 2 to 30 bytes, where
+ * a call to memcmp() costs more than the compare (and every event's keys
+ * come through here).
+ */
+static bool
+key_equal(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t u, v;
+
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return false;
+		}
+		/* The last 8 bytes, overlapping the words before. */
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v)
+			return false;
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return u == v;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 int
 json_keys_add(struct json_keys *t, const char *key, int value)
 {
-	unsigned len, i;
+	size_t len = strlen(key);
+	unsigned i;
 
 	if (t->n >= JSON_KEYS_MAX || json_keys_find(t, key) >= 0)
 		return -1;
-	i = key_hash(key, &len) % JSON_KEYS_SLOTS;
+	i = key_hash(key, len) % JSON_KEYS_SLOTS;
 	while (t->slot[i].key)
 		i = (i + 1) % JSON_KEYS_SLOTS;
 	t->slot[i].key = key;
-	t->slot[i].len = len;
+	t->slot[i].len = (unsigned)len;
 	t->slot[i].value = value;
 	t->n++;
 	return 0;
@@ -203,11 +270,12 @@ json_keys_add(struct json_keys *t, const char *key, int value)
 int
 json_keys_find(const struct json_keys *t, const char *key)
 {
-	unsigned len, i = key_hash(key, &len) % JSON_KEYS_SLOTS;
+	size_t len = strlen(key);
+	unsigned i = key_hash(key, len) % JSON_KEYS_SLOTS;
 
 	/* At most half full, so a probe always reaches an empty slot. */
 	for (; t->slot[i].key; i = (i + 1) % JSON_KEYS_SLOTS)
-		if (t->slot[i].len == len && !memcmp(t->slot[i].key, key, len))
+		if (t->slot[i].len == len && key_equal(t->slot[i].key, key, len))
 			return t->slot[i].value;
 	return -1;
 }

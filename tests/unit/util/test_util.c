@@ -334,6 +334,12 @@ test_json_precheck(void **state)
 	assert_int_equal(json_precheck("\"\\\"[[[[[[[[[[[[[[[[[[[\"", 23),
 	    JSON_OK);
 	free(longstr);
+	/* Past the shortcut's bound of 16 '{' or '[' bytes: the full walk. */
+	assert_int_equal(json_precheck("[\"{{{{{{{{{{{{{{{{{{\"]", 22),
+	    JSON_OK);
+	assert_int_equal(json_precheck("{{{{{{{{[[[[[[[[{", 17),
+	    JSON_TOO_DEEP);
+	assert_int_equal(json_precheck("{{{{{{{{[[[[[[[[]{", 18), JSON_OK);
 }
 
 /* The byte-at-a-time walk json_precheck() must agree with. */
