@@ -260,11 +260,11 @@ key_lookup(const char *key)
 static const char *
 scalar_text(const cJSON *v, char *tmp, size_t cap, size_t *len)
 {
-	if (cJSON_IsString(v)) {
+	if (json_is(v, cJSON_String)) {
 		*len = strlen(v->valuestring);
 		return v->valuestring;
 	}
-	if (cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
+	if (json_is(v, cJSON_Number) && isfinite(v->valuedouble) &&
 	    fabs(v->valuedouble) < 1e18 &&
 	    v->valuedouble == floor(v->valuedouble) && cap > FMT_I64_MAX) {
 		/* As "%.0f" prints it, "-0" included. */
@@ -288,7 +288,7 @@ read_string(struct decoder *d, const cJSON *v, const char *field)
 	size_t len;
 	const char *s;
 
-	if (cJSON_IsNull(v))
+	if (json_is(v, cJSON_NULL))
 		return NULL;
 	s = scalar_text(v, tmp, sizeof(tmp), &len);
 	if (!s) {
@@ -340,7 +340,7 @@ add_user_value(struct decoder *d, enum user_field f, const cJSON *v)
 	size_t len;
 	int n;
 
-	if (cJSON_IsNull(v))
+	if (json_is(v, cJSON_NULL))
 		return;
 	s = scalar_text(v, tmp, sizeof(tmp), &len);
 	if (!s) {
@@ -384,7 +384,7 @@ read_user_field(struct decoder *d, enum user_field f, const cJSON *v)
 
 	if (f == UF_ZP) {
 		/* Zip rules depend on the country, which may come later. */
-		if (cJSON_IsArray(v)) {
+		if (json_is(v, cJSON_Array)) {
 			cJSON_ArrayForEach(item, v)
 				if (d->n_zips < PB_MAX_FIELD_VALUES)
 					d->zips[d->n_zips++] = item;
@@ -393,7 +393,7 @@ read_user_field(struct decoder *d, enum user_field f, const cJSON *v)
 		}
 		return;
 	}
-	if (cJSON_IsArray(v)) {
+	if (json_is(v, cJSON_Array)) {
 		cJSON_ArrayForEach(item, v)
 			add_user_value(d, f, item);
 	} else {
@@ -430,9 +430,9 @@ read_decimal(struct decoder *d, const cJSON *v, const char *field,
 	size_t len, i = 0, digits = 0;
 	bool dot = false;
 
-	if (cJSON_IsNull(v))
+	if (json_is(v, cJSON_NULL))
 		return 0;
-	if (cJSON_IsNumber(v)) {
+	if (json_is(v, cJSON_Number)) {
 		if (!isfinite(v->valuedouble) || fabs(v->valuedouble) >= 1e15)
 			return event_fail(d->diag, "invalid_value", field,
 			    "%s is out of range", field);
@@ -448,7 +448,7 @@ read_decimal(struct decoder *d, const cJSON *v, const char *field,
 		*out = arena_strndup(d->ctx->arena, tmp, len);
 		return 0;
 	}
-	if (!cJSON_IsString(v))
+	if (!json_is(v, cJSON_String))
 		return event_fail(d->diag, "invalid_value", field,
 		    "%s must be a number or a numeric string", field);
 	s = norm_trim(v->valuestring, strlen(v->valuestring), &len);
@@ -492,9 +492,9 @@ read_integer(struct decoder *d, const cJSON *v, const char *field,
 {
 	double x;
 
-	if (cJSON_IsNull(v))
+	if (json_is(v, cJSON_NULL))
 		return 0;
-	if (cJSON_IsString(v)) {
+	if (json_is(v, cJSON_String)) {
 		size_t len;
 		const char *s = norm_trim(v->valuestring,
 		    strlen(v->valuestring), &len);
@@ -512,7 +512,7 @@ read_integer(struct decoder *d, const cJSON *v, const char *field,
 		*has = true;
 		return 0;
 	}
-	if (!cJSON_IsNumber(v))
+	if (!json_is(v, cJSON_Number))
 		return event_fail(d->diag, "invalid_value", field,
 		    "%s must be an integer", field);
 	x = v->valuedouble;
@@ -530,9 +530,9 @@ read_event_time(struct decoder *d, const cJSON *v)
 	struct event *ev = d->ev;
 	double t;
 
-	if (cJSON_IsNull(v))
+	if (json_is(v, cJSON_NULL))
 		return 0;
-	if (cJSON_IsString(v)) {
+	if (json_is(v, cJSON_String)) {
 		int64_t ms;
 		size_t len;
 		const char *s = norm_trim(v->valuestring,
@@ -552,7 +552,7 @@ read_event_time(struct decoder *d, const cJSON *v)
 		t = strtod(buf, &end);
 		if (*end != '\0' || end == buf)
 			goto bad;
-	} else if (cJSON_IsNumber(v)) {
+	} else if (json_is(v, cJSON_Number)) {
 		t = v->valuedouble;
 	} else {
 		goto bad;
@@ -582,7 +582,7 @@ read_event_name(struct decoder *d, const cJSON *v)
 {
 	const char *capi;
 
-	if (!cJSON_IsString(v))
+	if (!json_is(v, cJSON_String))
 		return event_fail(d->diag, "invalid_event_name", "event_name",
 		    "event_name must be a string");
 	capi = event_name_to_capi(v->valuestring, strlen(v->valuestring));
@@ -619,12 +619,14 @@ read_opt_out(struct decoder *d, const cJSON *v)
 {
 	if (cJSON_IsBool(v)) {
 		d->ev->opt_out = cJSON_IsTrue(v);
-	} else if (cJSON_IsNumber(v) && (v->valueint == 0 || v->valueint == 1)) {
+	} else if (json_is(v, cJSON_Number) &&
+	    (v->valueint == 0 || v->valueint == 1)) {
 		d->ev->opt_out = v->valueint;
-	} else if (cJSON_IsString(v) && (!strcasecmp(v->valuestring, "true") ||
+	} else if (json_is(v, cJSON_String) &&
+	    (!strcasecmp(v->valuestring, "true") ||
 	    !strcasecmp(v->valuestring, "false"))) {
 		d->ev->opt_out = !strcasecmp(v->valuestring, "true");
-	} else if (!cJSON_IsNull(v)) {
+	} else if (!json_is(v, cJSON_NULL)) {
 		event_warn(d->diag, "opt_out", "opt_out must be a boolean; dropped");
 	}
 }
@@ -671,10 +673,10 @@ read_content_ids(struct decoder *d, const cJSON *v)
 {
 	struct custom_data *c = &d->ev->custom;
 	const cJSON *item;
-	size_t n = cJSON_IsArray(v) ? (size_t)cJSON_GetArraySize(v) : 1;
+	size_t n = json_is(v, cJSON_Array) ? (size_t)cJSON_GetArraySize(v) : 1;
 	const char **ids;
 
-	if (cJSON_IsNull(v))
+	if (json_is(v, cJSON_NULL))
 		return;
 	if (n > PB_MAX_CONTENT_ITEMS) {
 		event_warn(d->diag, "content_ids",
@@ -684,7 +686,7 @@ read_content_ids(struct decoder *d, const cJSON *v)
 	}
 	ids = arena_alloc(d->ctx->arena, n * sizeof(*ids));
 	c->n_content_ids = 0;
-	if (!cJSON_IsArray(v)) {
+	if (!json_is(v, cJSON_Array)) {
 		if ((ids[0] = read_string(d, v, "content_ids")))
 			c->n_content_ids = 1;
 	} else {
@@ -712,7 +714,7 @@ read_item(struct decoder *d, const cJSON *obj, bool tag,
 	const cJSON *v;
 
 	memset(it, 0, sizeof(*it));
-	if (!cJSON_IsObject(obj)) {
+	if (!json_is(obj, cJSON_Object)) {
 		event_warn(d->diag, field, "%s items must be objects; one dropped",
 		    field);
 		return 1;
@@ -764,9 +766,9 @@ read_items(struct decoder *d, const cJSON *v, bool tag)
 	const cJSON *item;
 	size_t n;
 
-	if (cJSON_IsNull(v))
+	if (json_is(v, cJSON_NULL))
 		return 0;
-	if (!cJSON_IsArray(v)) {
+	if (!json_is(v, cJSON_Array)) {
 		event_warn(d->diag, tag ? "line_items" : "contents",
 		    "%s must be an array; dropped", tag ? "line_items" : "contents");
 		return 0;
@@ -793,13 +795,13 @@ read_items(struct decoder *d, const cJSON *v, bool tag)
 static void
 read_leg(struct decoder *d, const cJSON *v)
 {
-	const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
+	const char *s = json_is(v, cJSON_String) ? v->valuestring : NULL;
 
 	if (s && !strcasecmp(s, "browser"))
 		d->ev->leg = LEG_BROWSER;
 	else if (s && !strcasecmp(s, "server"))
 		d->ev->leg = LEG_SERVER;
-	else if (!cJSON_IsNull(v))
+	else if (!json_is(v, cJSON_NULL))
 		event_warn(d->diag, "source",
 		    "source must be \"browser\" or \"server\"; ignored");
 }
@@ -809,13 +811,14 @@ read_received_at(struct decoder *d, const cJSON *v)
 {
 	int64_t ms;
 
-	if (cJSON_IsString(v) && time_parse_iso8601(v->valuestring, &ms) == 0) {
+	if (json_is(v, cJSON_String) &&
+	    time_parse_iso8601(v->valuestring, &ms) == 0) {
 		d->ev->received_at_ms = ms;
-	} else if (cJSON_IsNumber(v) && v->valuedouble > 0) {
+	} else if (json_is(v, cJSON_Number) && v->valuedouble > 0) {
 		/* Same seconds/milliseconds rule as event_time. */
 		d->ev->received_at_ms = v->valuedouble >= 1e11 ?
 		    (int64_t)v->valuedouble : (int64_t)(v->valuedouble * 1000);
-	} else if (!cJSON_IsNull(v)) {
+	} else if (!json_is(v, cJSON_NULL)) {
 		event_warn(d->diag, "received_at",
 		    "received_at must be ISO 8601 or Unix time; ignored");
 	}
@@ -907,9 +910,9 @@ read_key(struct decoder *d, const struct key_entry *k, const cJSON *v)
 		return 0;
 	case K_USER_DATA:
 	case K_CUSTOM_DATA:
-		if (cJSON_IsNull(v))
+		if (json_is(v, cJSON_NULL))
 			return 0;
-		if (!cJSON_IsObject(v))
+		if (!json_is(v, cJSON_Object))
 			return event_fail(d->diag, "invalid_field_type", k->key,
 			    "%s must be an object", k->key);
 		return read_object(d, v, k->kind == K_USER_DATA ? S_USER :
@@ -961,7 +964,7 @@ event_decode(struct event_ctx *ctx, const cJSON *obj, struct event *ev,
 	pthread_once(&index_once, build_indexes);
 	memset(ev, 0, sizeof(*ev));
 	ev->opt_out = -1;
-	if (!cJSON_IsObject(obj))
+	if (!json_is(obj, cJSON_Object))
 		return event_fail(diag, "invalid_event", NULL,
 		    "an event must be a JSON object");
 	if (read_object(&d, obj, S_TOP) < 0)

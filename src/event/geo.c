@@ -815,9 +815,25 @@ geo_state_by_name(const char *key)
 	return map_find(state_names, NELEM(state_names), key);
 }
 
+/* Both sides are 3 letters and a NUL: no strcmp() call. */
+static int
+cmp_currency(const void *key, const void *elem)
+{
+	const unsigned char *k = key, *e = elem;
+
+	if (k[0] != e[0])
+		return k[0] - e[0];
+	if (k[1] != e[1])
+		return k[1] - e[1];
+	return k[2] - e[2];
+}
+
 bool
 geo_currency_known(const char *code)
 {
+	/* Every event with a value checks its currency here. */
+	if (!code[0] || !code[1] || !code[2] || code[3])
+		return false;
 	return bsearch(code, currencies, NELEM(currencies),
-	    sizeof(currencies[0]), cmp_code) != NULL;
+	    sizeof(currencies[0]), cmp_currency) != NULL;
 }

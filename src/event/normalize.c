@@ -411,6 +411,12 @@ norm_trim(const char *in, size_t len, size_t *out_len)
 	const unsigned char *p = (const unsigned char *)in;
 	size_t k;
 
+	/* Most values start and end with a printable ASCII byte. */
+	if (len > 0 && p[0] > ' ' && p[0] < 0x80 && p[len - 1] > ' ' &&
+	    p[len - 1] < 0x80) {
+		*out_len = len;
+		return in;
+	}
 	while (len > 0 && (k = space_prefix(p, len)) > 0) {
 		p += k;
 		len -= k;

@@ -14,6 +14,7 @@
 #ifndef PB_JSON_H
 #define PB_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -64,6 +65,17 @@ void json_keys_init(struct json_keys *t);
 int json_keys_add(struct json_keys *t, const char *key, int value);
 /* The value added with a NUL-terminated key, or -1. */
 int json_keys_find(const struct json_keys *t, const char *key);
+
+/*
+ * cJSON_IsString() and friends, inline: the library's are calls through
+ * the PLT, and decoders test every value's type more than once. type is
+ * one of cJSON_NULL, cJSON_Number, cJSON_String, cJSON_Array, cJSON_Object.
+ */
+static inline bool
+json_is(const cJSON *v, int type)
+{
+	return v && (v->type & 0xFF) == type;
+}
 
 /* Convenience readers: NULL / default when the key is absent or mistyped. */
 const char *json_get_str(const cJSON *obj, const char *key);
