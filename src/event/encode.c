@@ -57,6 +57,7 @@ static void
 encode_user(const struct event *ev, struct buf *b)
 {
 	bool first = true;
+	char *p;
 
 	buf_addch(b, '{');
 	for (int f = 0; f < UF_COUNT; f++) {
@@ -65,16 +66,19 @@ encode_user(const struct event *ev, struct buf *b)
 		if (!l->n)
 			continue;
 		key(b, &first, user_field_key((enum user_field)f));
-		buf_addch(b, '[');
+		/* Hex digits need no escaping: ["<64>","<64>"] in one go. */
+		buf_grow(b, l->n * 67 + 1);
+		p = b->data + b->len;
 		for (size_t i = 0; i < l->n; i++) {
-			if (i)
-				buf_addch(b, ',');
-			/* Hex digits need no escaping. */
-			buf_addch(b, '"');
-			buf_add(b, l->v[i], 64);
-			buf_addch(b, '"');
+			*p++ = i ? ',' : '[';
+			*p++ = '"';
+			memcpy(p, l->v[i], 64);
+			p += 64;
+			*p++ = '"';
 		}
-		buf_addch(b, ']');
+		*p++ = ']';
+		*p = '\0';
+		b->len = (size_t)(p - b->data);
 	}
 	str_field(b, &first, "client_ip_address", ev->client_ip_address);
 	str_field(b, &first, "client_user_agent", ev->client_user_agent);

@@ -166,19 +166,33 @@ buf_add_json_cstr(struct buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run;
+	char *d;
 
 	/*
 	 * NUL is one of the bytes json_esc[] flags, so the scan for bytes to
 	 * escape also finds the end: no separate strlen() pass.
 	 */
+	while (!json_esc[p[i]])
+		i++;
+	if (!p[i]) {
+		/* Nothing to escape (nearly every value): one grow, one copy. */
+		buf_grow(b, i + 2);
+		d = b->data + b->len;
+		d[0] = '"';
+		memcpy(d + 1, s, i);
+		d[i + 1] = '"';
+		d[i + 2] = '\0';
+		b->len += i + 2;
+		return;
+	}
 	buf_addch(b, '"');
-	for (;;) {
-		for (run = i; !json_esc[p[i]]; i++)
-			;
+	for (run = 0;;) {
 		buf_add(b, s + run, i - run);
 		if (!p[i])
 			break;
 		add_json_escape(b, p[i++]);
+		for (run = i; !json_esc[p[i]]; i++)
+			;
 	}
 	buf_addch(b, '"');
 }
