@@ -1,6 +1,5 @@
 #include "event/names.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,9 +96,11 @@ event_name_to_capi(const char *name, size_t len)
 
 		if (c == '_' || c == '-' || c == ' ')
 			continue;
-		if (!isalpha(c) || n + 1 >= sizeof(key))
+		/* ASCII letters, lowercased, without ctype calls. */
+		c |= 0x20;
+		if (c < 'a' || c > 'z' || n + 1 >= sizeof(key))
 			return NULL;
-		key[n++] = (char)tolower(c);
+		key[n++] = (char)c;
 	}
 	key[n] = '\0';
 	pthread_once(&name_once, build_name_index);
