@@ -310,7 +310,7 @@ static const char *const stmt_sql[S_COUNT] = {
 		" marks=?5, state=?4=0, done_at=CASE WHEN ?4=0 THEN ?6 END"
 		" WHERE id=?1",
 	[S_CK_DATA] = "INSERT INTO chunk_data(id, keys, recs) VALUES(?1,?2,?3)",
-	[S_CK_MARKS] = "SELECT account_id, state, live, marks FROM chunks"
+	[S_CK_MARKS] = "SELECT account_id, live, marks FROM chunks"
 		" WHERE id=?1",
 	/* A batch with no live slot left is resolved: prunable, unleased. */
 	[S_CK_SET_MARKS] = "UPDATE chunks SET marks=?2, live=?3,"
@@ -867,9 +867,18 @@ append_existing(struct sq *s, const struct found *f, struct store_record *r)
 
 /* ---- batches ------------------------------------------------------- */
 
-/* Reads a batch's account, state, live count and marks (into `marks`). */
+/* Copies blob column i of the current row into out. */
+static void
+col_to_buf(sqlite3_stmt *q, int i, struct buf *out)
+{
+	buf_reset(out);
+	buf_add(out, sqlite3_column_blob(q, i),
+		(size_t)sqlite3_column_bytes(q, i));
+}
+
+/* Reads a batch's account, live count and marks (into `marks`). */
 static int
-chunk_marks_read(struct sq *s, int64_t id, int64_t *account_id, int *state,
+chunk_marks_read(struct sq *s, int64_t id, int64_t *account_id,
 		 int64_t *live, struct buf *marks)
 {
 	sqlite3_stmt *q = stmt(s, S_CK_MARKS);
@@ -881,11 +890,8 @@ chunk_marks_read(struct sq *s, int64_t id, int64_t *account_id, int *state,
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		*account_id = sqlite3_column_int64(q, 0);
-		*state = sqlite3_column_int(q, 1);
-		*live = sqlite3_column_int64(q, 2);
-		buf_reset(marks);
-		buf_add(marks, sqlite3_column_blob(q, 3),
-			(size_t)sqlite3_column_bytes(q, 3));
+		*live = sqlite3_column_int64(q, 1);
+		col_to_buf(q, 2, marks);
 	}
 	sqlite3_reset(q);
 	return rc;
@@ -917,11 +923,8 @@ chunk_recs_read(struct sq *s, int64_t id, struct buf *out)
 		return SQLITE_ERROR;
 	sqlite3_bind_int64(q, 1, id);
 	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		buf_reset(out);
-		buf_add(out, sqlite3_column_blob(q, 0),
-			(size_t)sqlite3_column_bytes(q, 0));
-	}
+	if (rc == SQLITE_ROW)
+		col_to_buf(q, 0, out);
 	sqlite3_reset(q);
 	return rc;
 }
@@ -1099,6 +1102,26 @@ builder_for(struct sq *s, int64_t account_id, struct chunk_builder **out)
 	return SQLITE_OK;
 }
 
+/*
+ * Puts c in this transaction's batch of account_id, due when the store
+ * record r is (not before not_before, nor before it was received), and
+ * indexes it under key.
+ */
+static int
+batch_add(struct sq *s, int64_t account_id, const struct chunk_rec *c,
+	  uint64_t key, const struct store_record *r)
+{
+	struct chunk_builder *b;
+	int64_t due = r->not_before_ms > r->received_at_ms ? r->not_before_ms
+							   : r->received_at_ms;
+	int rc = builder_for(s, account_id, &b);
+
+	if (rc == SQLITE_OK)
+		index_add(s, key, chunk_slot_handle(b->id,
+		    chunk_builder_add(b, c, key, due)));
+	return rc;
+}
+
 /* Where a slot stands, and its record when it matches the event. */
 struct slot_hit {
 	int64_t slot;
@@ -1119,7 +1142,7 @@ slot_match(struct sq *s, int64_t slot, int64_t account_id,
 	size_t k = chunk_slot_of(slot);
 	struct chunk_builder *b = builder_of(s, id);
 	struct buf marks = BUF_INIT;
-	int state, rc;
+	int rc;
 
 	h->slot = slot;
 	if (b) {
@@ -1128,7 +1151,7 @@ slot_match(struct sq *s, int64_t slot, int64_t account_id,
 			return SQLITE_DONE;
 		h->mark = (enum chunk_mark)b->marks.data[k];
 	} else {
-		rc = chunk_marks_read(s, id, &acct, &state, &live, &marks);
+		rc = chunk_marks_read(s, id, &acct, &live, &marks);
 		if (rc == SQLITE_ROW)
 			h->mark = k < marks.len ? (enum chunk_mark)marks.data[k]
 			    : CHUNK_MOVED;
@@ -1154,13 +1177,13 @@ slot_mark_moved(struct sq *s, int64_t slot)
 	size_t k = chunk_slot_of(slot);
 	struct chunk_builder *b = builder_of(s, id);
 	struct buf marks = BUF_INIT;
-	int state, rc;
+	int rc;
 
 	if (b) {
 		b->marks.data[k] = CHUNK_MOVED;
 		return SQLITE_OK;
 	}
-	rc = chunk_marks_read(s, id, &acct, &state, &live, &marks);
+	rc = chunk_marks_read(s, id, &acct, &live, &marks);
 	if (rc == SQLITE_ROW && k < marks.len &&
 	    marks.data[k] == CHUNK_LIVE) {
 		marks.data[k] = CHUNK_MOVED;
@@ -1182,7 +1205,6 @@ static int
 slot_supersede(struct sq *s, struct account *ac, struct slot_hit *h,
 	       struct store_record *r, uint64_t key)
 {
-	struct chunk_builder *b;
 	struct chunk_rec m = h->rec;
 	struct buf copy = BUF_INIT;
 	int rc, replace = 0;
@@ -1215,15 +1237,9 @@ slot_supersede(struct sq *s, struct account *ac, struct slot_hit *h,
 	}
 	rc = slot_mark_moved(s, h->slot);
 	if (rc == SQLITE_OK)
-		rc = builder_for(s, ac->id, &b);
-	if (rc == SQLITE_OK) {
-		int64_t due = r->not_before_ms > r->received_at_ms ?
-		    r->not_before_ms : r->received_at_ms;
-		size_t k = chunk_builder_add(b, &m, key, due);
-
-		index_add(s, key, chunk_slot_handle(b->id, k));
+		rc = batch_add(s, ac->id, &m, key, r);
+	if (rc == SQLITE_OK)
 		r->outcome = STORE_MERGED;
-	}
 	buf_release(&copy);
 	return rc;
 }
@@ -1261,11 +1277,10 @@ static int
 append_one(struct sq *s, struct store_record *r)
 {
 	struct account *ac;
-	struct chunk_builder *b;
 	struct chunk_rec c;
 	struct found f;
-	size_t idlen = strlen(r->event_id), k;
-	int64_t due, key;
+	size_t idlen = strlen(r->event_id);
+	int64_t key;
 	int rc;
 
 	if ((rc = acct_get(s, r->account, 1, &ac)) != SQLITE_OK)
@@ -1280,8 +1295,6 @@ append_one(struct sq *s, struct store_record *r)
 		return append_existing(s, &f, r);
 	if (rc != SQLITE_DONE)
 		return rc;
-	if ((rc = builder_for(s, ac->id, &b)) != SQLITE_OK)
-		return rc;
 	memset(&c, 0, sizeof(c));
 	c.event_id = r->event_id;
 	c.id_len = idlen;
@@ -1294,10 +1307,8 @@ append_one(struct sq *s, struct store_record *r)
 	c.event_time = r->event_time;
 	c.received_at_ms = r->received_at_ms;
 	c.legs = r->legs;
-	due = r->not_before_ms > r->received_at_ms ? r->not_before_ms
-						   : r->received_at_ms;
-	k = chunk_builder_add(b, &c, (uint64_t)key, due);
-	index_add(s, (uint64_t)key, chunk_slot_handle(b->id, k));
+	if ((rc = batch_add(s, ac->id, &c, (uint64_t)key, r)) != SQLITE_OK)
+		return rc;
 	r->outcome = STORE_NEW;
 	ac->d_pending++;
 	ac->touched = 1;
@@ -1404,10 +1415,10 @@ claim_batch(struct sq *s, int64_t id, const char *owner, int64_t until,
 	struct chunk_rec c;
 	sqlite3_stmt *u;
 	int64_t acct, live, taken = 0, rowid;
-	int state, rc;
+	int rc;
 	long n;
 
-	rc = chunk_marks_read(s, id, &acct, &state, &live, &marks);
+	rc = chunk_marks_read(s, id, &acct, &live, &marks);
 	if (rc != SQLITE_ROW || live <= 0 || (*k && *k + (size_t)live > max))
 		goto out;
 	if ((rc = chunk_recs_read(s, id, &s->scratch)) != SQLITE_ROW)
@@ -1576,13 +1587,13 @@ batch_close(struct sq *s, struct open_batch *ob)
 static int
 batch_open(struct sq *s, struct open_batch *ob, int64_t id)
 {
-	int state, rc;
+	int rc;
 
 	if (ob->id == id || (ob->id == -1 && id == -1))
 		return SQLITE_OK;
 	if ((rc = batch_close(s, ob)) != SQLITE_OK)
 		return rc;
-	rc = chunk_marks_read(s, id, &ob->account_id, &state, &ob->live,
+	rc = chunk_marks_read(s, id, &ob->account_id, &ob->live,
 			      &ob->marks);
 	ob->id = rc == SQLITE_ROW ? id : -1;
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
