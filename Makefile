@@ -13,7 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Build and test dependencies (Debian 12 package names).
 PKGS := gcc make pkgconf meson ninja-build python3 curl \
-	libcjson-dev libssl-dev libutf8proc-dev libsqlite3-dev \
+	libcjson-dev nettle-dev libssl-dev libutf8proc-dev libsqlite3-dev \
 	libmicrohttpd-dev libcurl4-openssl-dev libinih-dev \
 	libcmocka-dev clang libclang-rt-14-dev \
 	nodejs chromium

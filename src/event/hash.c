@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -14,15 +14,11 @@
  * Gender, state and country codes normalize to one or two lowercase
  * letters: 702 possible values, which recur in event after event. Their
  * digests are kept once computed (hashes of two letters are public
- * constants, not PII): each hit saves a SHA-256 through EVP, whose
- * per-call setup (OpenSSL 3.0 frees and allocates the provider context
- * on every init) costs about as much as hashing a short value.
+ * constants, not PII): a hit is a 65-byte copy instead of a SHA-256.
  */
 #define MEMO_SLOTS	(26 + 26 * 26)
 
 struct hasher {
-	EVP_MD *md;
-	EVP_MD_CTX *ctx;
 	char (*memo)[65];		/* MEMO_SLOTS; "" = not computed yet */
 };
 
@@ -31,13 +27,7 @@ hasher_new(void)
 {
 	struct hasher *h = xcalloc(1, sizeof(*h));
 
-	h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	h->ctx = EVP_MD_CTX_new();
 	h->memo = xcalloc(MEMO_SLOTS, sizeof(*h->memo));
-	if (!h->md || !h->ctx) {
-		fprintf(stderr, "pinbridge: OpenSSL has no SHA-256\n");
-		abort();
-	}
 	return h;
 }
 
@@ -46,8 +36,6 @@ hasher_free(struct hasher *h)
 {
 	if (!h)
 		return;
-	EVP_MD_CTX_free(h->ctx);
-	EVP_MD_free(h->md);
 	free(h->memo);
 	free(h);
 }
@@ -67,7 +55,7 @@ memo_slot(const unsigned char *p, size_t len)
 }
 
 static void
-sha256_hex(struct hasher *h, const void *data, size_t len, char out[65])
+sha256_hex(const void *data, size_t len, char out[65])
 {
 	/* Two hex digits per byte in one load: this runs for every PII value. */
 	static const char pairs[513] =
@@ -79,15 +67,12 @@ sha256_hex(struct hasher *h, const void *data, size_t len, char out[65])
 	    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
 	    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
 	    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
-	unsigned char md[32];
-	unsigned int mdlen = 0;
+	struct sha256_ctx ctx;
+	uint8_t md[SHA256_DIGEST_SIZE];
 
-	if (!EVP_DigestInit_ex2(h->ctx, h->md, NULL) ||
-	    !EVP_DigestUpdate(h->ctx, data, len) ||
-	    !EVP_DigestFinal_ex(h->ctx, md, &mdlen) || mdlen != 32) {
-		fprintf(stderr, "pinbridge: SHA-256 failed\n");
-		abort();
-	}
+	sha256_init(&ctx);
+	sha256_update(&ctx, len, data);
+	sha256_digest(&ctx, sizeof(md), md);
 	for (int i = 0; i < 32; i++)
 		memcpy(out + 2 * i, pairs + 2 * md[i], 2);
 	out[64] = '\0';
@@ -99,11 +84,11 @@ hasher_sha256_hex(struct hasher *h, const void *data, size_t len, char out[65])
 	int slot = memo_slot(data, len);
 
 	if (slot < 0) {
-		sha256_hex(h, data, len, out);
+		sha256_hex(data, len, out);
 		return;
 	}
 	if (!h->memo[slot][0])
-		sha256_hex(h, data, len, h->memo[slot]);
+		sha256_hex(data, len, h->memo[slot]);
 	memcpy(out, h->memo[slot], 65);
 }
 

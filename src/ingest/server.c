@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
-#include <openssl/crypto.h>
+#include <nettle/memops.h>
 
 #include "event/hash.h"
 #include "ingest/batch.h"
@@ -169,10 +169,12 @@ dropin_account(const char *url, char *id, size_t cap)
 static bool
 key_equal(const char *given, const char *want)
 {
-	size_t n = strlen(want);
+	size_t n;
 
-	return want && *want && strlen(given) == n &&
-	    CRYPTO_memcmp(given, want, n) == 0;
+	if (!want || !*want)
+		return false;
+	n = strlen(want);
+	return strlen(given) == n && memeql_sec(given, want, n);
 }
 
 static const char *
