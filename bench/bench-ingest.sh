@@ -156,6 +156,10 @@ for who in nginx pinbridge; do
 		"$who" "$(gl_kv rps "$l")" "$(gl_kv p50_ms "$l")" "$(gl_kv p90_ms "$l")" \
 		"$(gl_kv p99_ms "$l")" "$(gl_kv p999_ms "$l")" "$(gl_kv max_ms "$l")" \
 		"$(gl_kv errors "$l")"
+	# the generator's own lateness is inside those figures: show it
+	printf '  %-10s generator: send lag p99 %s ms, max %s ms, CPU %s s\n' "" \
+		"$(gl_kv send_lag_p99_ms "$l")" "$(gl_kv max_send_lag_ms "$l")" \
+		"$(gl_kv gen_cpu_s "$l")"
 done
 p99=$(gl_kv p99_ms "$lgw")
 echo "  target: p99 <= 5 ms: $(verdict "$(gl_calc "${p99:-1e9} <= 5")")"
