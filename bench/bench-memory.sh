@@ -1,7 +1,8 @@
 #!/bin/sh
 # Memory and restart with a deep queue (design §6 and issue 3):
 #
-#   1. RSS of the gateway with N events waiting (default 1M): target
+#   1. RSS of the gateway with N events waiting (default 1M), read 6 s
+#      after the fill (serve trims its heap every 5 s): target
 #      <= 64 MiB; reference: the same gateway's RSS with an empty queue,
 #      read the same way (/proc/PID/status VmRSS, VmHWM, RssAnon, RssFile).
 #   2. Restart with N events waiting, after SIGTERM and after SIGKILL: time
@@ -75,7 +76,9 @@ pending=$(gl_health_num pending)	# includes in_flight
 if [ "${pending:-0}" -lt "$N" ]; then
 	echo "fill failed: $fill; pending=$pending"; exit 1
 fi
-sleep 2
+burst=$(mem "$GW_PID")
+# serve hands freed heap back every 5 s (TRIM_INTERVAL_S): read after one
+sleep 6
 full=$(mem "$GW_PID")
 state=$(gl_health | sed -n 's/.*"state":"\([a-z_]*\)".*/\1/p')
 db=$(du -sk "$GL_TMP/var" | awk '{ print $1 }')
@@ -91,6 +94,7 @@ echo "queue: $N events acknowledged in $(gl_fmt %.1f "($t1 - $t0) / 1000") s ($(
 echo
 echo "memory (/proc/PID/status):"
 show_mem "empty queue (ref)" "$empty"
+show_mem "$N waiting, right after the fill" "$burst"
 show_mem "$N waiting, account $state (401)" "$full"
 show_mem "$N waiting, 10 s into a 503 outage" "$outage"
 echo "  rows leased by the delivery worker during the outage: $leased"

@@ -367,7 +367,10 @@ struct sq {
 	bool ix_loaded;
 	struct chunk_builder *bld;
 	size_t nbld, bld_cap;
-	struct slot_entry *undo;
+	struct index_undo {
+		uint64_t key;
+		int64_t slot;
+	} *undo;			/* index entries this transaction added */
 	size_t nundo, undo_cap;
 	struct buf scratch;		/* blobs and record copies, reused */
 };

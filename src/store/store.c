@@ -57,8 +57,13 @@ store_open(const struct store_config *cfg, struct store **out)
 		c.path = STORE_DEFAULT_PATH;
 	if (c.busy_timeout_ms <= 0)
 		c.busy_timeout_ms = 5000;
+	/*
+	 * Batches are written once and read once, so a large cache only
+	 * holds pages nobody asks for again; 2 MiB keeps the tree's inner
+	 * pages and the batch being delivered.
+	 */
 	if (c.cache_kib <= 0)
-		c.cache_kib = 8192;
+		c.cache_kib = 2048;
 	if (is_postgres(c.path))
 		return STORE_EINVAL;	/* NEEDSWORK: pg.c */
 	return store_sqlite_open(&c, out);

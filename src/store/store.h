@@ -108,7 +108,7 @@ struct store_config {
 					 * directory is created if missing */
 	const struct clock *clock;	/* NULL: the system clock */
 	int busy_timeout_ms;		/* 0: 5000 */
-	int cache_kib;			/* page cache per connection; 0: 8192 */
+	int cache_kib;			/* page cache per connection; 0: 2048 */
 	bool readonly;			/* stats / dead-letter listing only */
 	store_merge_fn merge;		/* NULL: keep the first payload */
 	void *merge_arg;

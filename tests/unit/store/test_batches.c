@@ -54,8 +54,9 @@ test_index_against_model(void **state)
 		int64_t s;
 		int found = 0;
 
+		/* Entries keep 32 bits of a key: equal tags share a list. */
 		for (int k = 1; k < N; k += 2)
-			want += keys[k] == keys[i];
+			want += slotindex_tag(keys[k]) == slotindex_tag(keys[i]);
 		assert_int_equal(count_slots(&ix, keys[i]), want);
 		while ((s = slotindex_next(&ix, keys[i], &pos)) != 0)
 			found |= s == i + 1;
@@ -82,6 +83,59 @@ test_index_one_key(void **state)
 	assert_int_equal(ix.n, 500 - 167);
 	slotindex_release(&ix);
 	assert_int_equal(count_slots(&ix, 0), 0);
+}
+
+/* Whether slot is among the candidates of key. */
+static int
+has_slot(const struct slotindex *ix, uint64_t key, int64_t slot)
+{
+	size_t pos = 0;
+	int64_t s;
+
+	while ((s = slotindex_next(ix, key, &pos)) != 0)
+		if (s == slot)
+			return 1;
+	return 0;
+}
+
+/*
+ * Batches come and go as a writer sees them: appended in id order, pruned
+ * oldest first, one out of order (a stale writer's). Local batch numbers
+ * are renumbered on the way; every handle must survive that unchanged.
+ */
+static void
+test_index_batches_renumbered(void **state)
+{
+	enum { BATCHES = 3000, SLOTS = 7 };
+	struct slotindex ix;
+	int64_t late = 5;	/* added last, below every live id */
+
+	(void)state;
+	slotindex_init(&ix);
+	for (int64_t id = 10; id < 10 + BATCHES; id++) {
+		for (size_t k = 0; k < SLOTS; k++)
+			slotindex_add(&ix, (uint64_t)(id * 131 + (int64_t)k),
+			    chunk_slot_handle(id, k));
+		/* keep a window of 200 batches, pruning the oldest */
+		if (id - 200 >= 10)
+			for (size_t k = 0; k < SLOTS; k++)
+				slotindex_remove(&ix,
+				    (uint64_t)((id - 200) * 131 + (int64_t)k),
+				    chunk_slot_handle(id - 200, k));
+	}
+	assert_int_equal(ix.n, 200 * SLOTS);
+	assert_true(ix.nlocal < 1000);	/* dead numbers were reclaimed */
+	slotindex_add(&ix, 999999, chunk_slot_handle(late, 3));
+	assert_true(has_slot(&ix, 999999, chunk_slot_handle(late, 3)));
+	for (int64_t id = 10; id < 10 + BATCHES; id++)
+		for (size_t k = 0; k < SLOTS; k++)
+			assert_int_equal(has_slot(&ix,
+			    (uint64_t)(id * 131 + (int64_t)k),
+			    chunk_slot_handle(id, k)), id >= 10 + BATCHES - 200);
+	slotindex_remove(&ix, 999999, chunk_slot_handle(late, 3));
+	assert_false(has_slot(&ix, 999999, chunk_slot_handle(late, 3)));
+	assert_int_equal(ix.n, 200 * SLOTS);
+	slotindex_release(&ix);
 }
 
 static void
@@ -156,6 +210,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_index_against_model),
 		cmocka_unit_test(test_index_one_key),
+		cmocka_unit_test(test_index_batches_renumbered),
 		cmocka_unit_test(test_blob_round_trip),
 	};
 
