@@ -38,7 +38,7 @@
  * every request: 64 KiB of memset was 7-9% of ingest CPU. 32 KiB still
  * takes an 8 KB cookie header (16 KiB answered 431; tested by gateway.sh).
  */
-#define CONNECTION_POOL_BYTES	(32 * 1024)
+#define CONNECTION_POOL_BYTES	(24 * 1024)
 
 enum route {
 	ROUTE_NONE,
