@@ -24,6 +24,9 @@
  *
  * One thread, epoll, nonblocking keep-alive sockets, a timerfd for the
  * schedule, every latency kept and sorted at the end (exact percentiles).
+ * An answer's time is the kernel's receive timestamp (SO_TIMESTAMPNS),
+ * not when this thread got round to reading it: on shared cores the
+ * generator is often descheduled, and that delay is not the server's.
  * Only 127.0.0.1 is ever contacted.
  */
 #define _GNU_SOURCE
@@ -63,6 +66,7 @@ struct conn {
 	long body_left;
 	int status, closes;
 	int64_t intended_ns;	/* when this request was due */
+	int64_t rx_ns;		/* kernel receive time of the last bytes read */
 };
 
 struct opts {
@@ -215,6 +219,7 @@ conn_open(struct gen *g, struct conn *c)
 	if (c->fd < 0)
 		die("socket");
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)g->o.port);
@@ -334,7 +339,7 @@ parse_head(const struct conn *c, int *status, long *clen, int *closes)
 static void
 finish(struct gen *g, struct conn *c)
 {
-	record(g, c->intended_ns, now_ns());
+	record(g, c->intended_ns, c->rx_ns);
 	g->done++;
 	if (c->status >= 200 && c->status < 300)
 		g->ok++;
@@ -344,11 +349,57 @@ finish(struct gen *g, struct conn *c)
 	c->in_head = 0;
 }
 
+/*
+ * recv() that also sets c->rx_ns: the kernel's (CLOCK_REALTIME) receive
+ * stamp moved onto CLOCK_MONOTONIC with the clocks' offset taken now, so
+ * a clock step or slew during the run does not leak in; the time of
+ * reading if there is no stamp.
+ */
+static ssize_t
+recv_stamped(struct conn *c)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { c->in + c->in_len, IN_CAP - c->in_len };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	struct timespec real;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	n = recvmsg(c->fd, &mh, 0);
+	if (n <= 0)
+		return n;
+	c->rx_ns = now_ns();
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		struct timespec ts;
+		int64_t stamp, off;
+
+		if (cm->cmsg_level != SOL_SOCKET ||
+		    cm->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+		clock_gettime(CLOCK_REALTIME, &real);
+		off = (int64_t)real.tv_sec * 1000000000LL + real.tv_nsec -
+		    now_ns();
+		stamp = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec - off;
+		if (stamp > 0 && stamp <= c->rx_ns)
+			c->rx_ns = stamp;
+	}
+	return n;
+}
+
 static void
 read_in(struct gen *g, struct conn *c)
 {
 	for (;;) {
-		ssize_t n = recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
+		ssize_t n = recv_stamped(c);
 		long hl;
 
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
