@@ -412,8 +412,10 @@ start_monitor(struct gateway *g)
 
 /* ---- start and stop ---------------------------------------------------- */
 
+enum store_role { ROLE_JOURNAL, ROLE_DELIVERY, ROLE_STATS };
+
 static int
-open_store(struct gateway *g, bool readonly, struct store **out)
+open_store(struct gateway *g, enum store_role role, struct store **out)
 {
 	struct store_config sc;
 	int rc;
@@ -421,10 +423,12 @@ open_store(struct gateway *g, bool readonly, struct store **out)
 	memset(&sc, 0, sizeof(sc));
 	sc.path = g->db_path;
 	sc.clock = g->clock;
-	sc.readonly = readonly;
+	sc.readonly = role == ROLE_STATS;
 	/* Two legs of one pending event become one delivery (event/merge.h). */
-	if (!readonly)
+	if (!sc.readonly)
 		sc.merge = event_merge_legs;
+	/* Acks wait for the journal's commits: keep checkpoints off them. */
+	sc.background_checkpoint = role == ROLE_JOURNAL;
 	rc = store_open(&sc, out);
 	if (rc < 0)
 		log_error("cannot open store %s: %s", g->db_path,
@@ -459,7 +463,7 @@ start_delivery(struct gateway *g)
 		accts[i].test_mode = a->test_mode;
 		accts[i].rate_per_min = a->rate_limit_per_min;
 	}
-	if (open_store(g, false, &g->deliver_store) < 0)
+	if (open_store(g, ROLE_DELIVERY, &g->deliver_store) < 0)
 		return -1;
 	g->deliver = deliver_new(&dc, g->deliver_store, accts,
 	    g->cfg.n_accounts, &err);
@@ -559,14 +563,15 @@ start_all(struct gateway *g)
 	else
 		snprintf(g->sink_path, sizeof(g->sink_path), "%s/sink.ndjson",
 		    g->cfg.data_dir);
-	if (open_store(g, false, &writer) < 0)
+	if (open_store(g, ROLE_JOURNAL, &writer) < 0)
 		return -1;
 	if (journal_start(writer, NULL, &g->journal) < 0) {
 		log_error("cannot start the journal");
 		store_close(writer);
 		return -1;
 	}
-	if (open_store(g, true, &g->stats_store) < 0 || start_delivery(g) < 0 ||
+	if (open_store(g, ROLE_STATS, &g->stats_store) < 0 ||
+	    start_delivery(g) < 0 ||
 	    start_monitor(g) < 0)
 		return -1;
 	g->ingest = ingest_start(&g->cfg, g->journal, g->clock, &hooks, err,

@@ -55,6 +55,13 @@ enum durability { SYNC_UNSET = 0, DURABLE, RELAXED };
  */
 #define CKPT_RELAXED_PAGES	1000
 #define CKPT_DURABLE_PAGES	8000
+/*
+ * With a background checkpointer (store_config.background_checkpoint) a
+ * durable commit only wakes it, from this many pages on; it checkpoints
+ * inline only past the last bound, should the checkpointer fall behind.
+ */
+#define CKPT_WAKE_PAGES		1000
+#define CKPT_INLINE_PAGES	64000
 
 /*
  * Schema v1. `due_ms` folds not_before, the next retry time and the lease
@@ -373,6 +380,17 @@ struct sq {
 	} *undo;			/* index entries this transaction added */
 	size_t nundo, undo_cap;
 	struct buf scratch;		/* blobs and record copies, reused */
+	struct checkpointer *ckpt;	/* NULL: checkpoints run inline */
+};
+
+/* A thread with a connection of its own that copies the WAL back. */
+struct checkpointer {
+	sqlite3 *db;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t wake;
+	bool due, stop;
+	uint64_t runs;			/* checkpoints done; for tests */
 };
 
 static struct sq *
@@ -616,17 +634,103 @@ txn_begin(struct sq *s, enum durability d)
 	return run_id(s, S_BEGIN);
 }
 
+static void
+checkpointer_wake(struct checkpointer *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->due = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->mu);
+}
+
 static int
 wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct sq *s = arg;
+	int inline_at = s->sync == RELAXED ? CKPT_RELAXED_PAGES :
+	    s->ckpt ? CKPT_INLINE_PAGES : CKPT_DURABLE_PAGES;
 
-	if (pages >= (s->sync == RELAXED ? CKPT_RELAXED_PAGES
-					 : CKPT_DURABLE_PAGES))
+	if (s->ckpt && s->sync != RELAXED && pages >= CKPT_WAKE_PAGES)
+		checkpointer_wake(s->ckpt);
+	if (pages >= inline_at)
 		(void)sqlite3_wal_checkpoint_v2(db, name,
 						SQLITE_CHECKPOINT_PASSIVE,
 						NULL, NULL);
 	return SQLITE_OK;
+}
+
+static void *
+checkpointer_run(void *arg)
+{
+	struct checkpointer *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->due && !c->stop)
+			pthread_cond_wait(&c->wake, &c->mu);
+		if (c->stop)
+			break;
+		c->due = false;
+		pthread_mutex_unlock(&c->mu);
+		/*
+		 * PASSIVE copies what no reader still needs and never waits
+		 * for the writer, which keeps committing meanwhile; what it
+		 * leaves the next wake-up takes.
+		 */
+		(void)sqlite3_wal_checkpoint_v2(c->db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&c->mu);
+		c->runs++;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+static void
+checkpointer_stop(struct checkpointer *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->mu);
+	sqlite3_close_v2(c->db);
+	free(c);
+}
+
+static int
+checkpointer_start(struct sq *s, const struct store_config *cfg)
+{
+	struct checkpointer *c = xcalloc(1, sizeof(*c));
+	int rc = sqlite3_open_v2(cfg->path, &c->db, SQLITE_OPEN_READWRITE,
+	    NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(c->db, cfg->busy_timeout_ms);
+	/* A connection learns the file is in WAL mode when it first reads it. */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL, NULL,
+		    NULL);
+	if (rc != SQLITE_OK) {
+		sqlite3_close_v2(c->db);
+		free(c);
+		return fail(s, rc, "cannot open the checkpoint connection");
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->wake, NULL);
+	if (pthread_create(&c->thread, NULL, checkpointer_run, c) != 0) {
+		pthread_cond_destroy(&c->wake);
+		pthread_mutex_destroy(&c->mu);
+		sqlite3_close_v2(c->db);
+		free(c);
+		return STORE_EIO;
+	}
+	s->ckpt = c;
+	return 0;
 }
 
 static void
@@ -2134,6 +2238,7 @@ sq_close(struct store *st)
 {
 	struct sq *s = sq_of(st);
 
+	checkpointer_stop(s->ckpt);
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	/* The last connection to close checkpoints and removes the WAL. */
@@ -2339,6 +2444,8 @@ store_sqlite_open(const struct store_config *cfg, struct store **out)
 	s->sync = DURABLE;
 	sqlite3_wal_hook(s->db, wal_hook, s);
 	if ((rc = migrate(s)) != 0)
+		goto out;
+	if (cfg->background_checkpoint && (rc = checkpointer_start(s, cfg)) != 0)
 		goto out;
 	if (cfg->max_pages > 0)
 		rc = sq_set_max_pages(&s->base, cfg->max_pages);

@@ -112,6 +112,12 @@ struct store_config {
 	bool readonly;			/* stats / dead-letter listing only */
 	store_merge_fn merge;		/* NULL: keep the first payload */
 	void *merge_arg;
+	/*
+	 * The journal's writer: checkpoint the WAL from a thread and
+	 * connection of the store's own, so that no commit an ack waits for
+	 * ever copies pages into the database file.
+	 */
+	bool background_checkpoint;
 	/* Test seam: cap the file at this many pages to provoke
 	 * STORE_EFULL; 0 = no cap. Adjustable later with
 	 * store_set_max_pages(). */

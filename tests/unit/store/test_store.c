@@ -2,7 +2,8 @@
  * test_store.c: the store contract (store.h) against the SQLite backend:
  * append, idempotency and merge, claim/lease, done/retry/dead, replay,
  * prune, counters, reopen, schema guard, and real SQLITE_FULL; key
- * collisions, batched dead letters, and the v1 -> v2 migration.
+ * collisions, batched dead letters, the v1 -> v2 migration, and the
+ * background checkpointer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <sys/stat.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -869,6 +873,56 @@ test_migrate_v1(void **state)
 	assert_int_equal(count_sql(f, "SELECT count(*) FROM payloads"), 3);
 }
 
+static int64_t
+file_bytes(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) ? -1 : (int64_t)sb.st_size;
+}
+
+/*
+ * With background_checkpoint, pages reach the database file although no
+ * commit crossed the inline bound (8000 pages): the checkpointer thread
+ * copied them. Without it, 12 MB of WAL would all still be in the WAL.
+ */
+static void
+test_background_checkpoint(void **state)
+{
+	enum { ROUNDS = 6, N = 500, PAYLOAD = 4000 };
+	struct fx *f = *state;
+	struct trec *t = calloc(N, sizeof(*t));
+	struct store_record *r = calloc(N, sizeof(*r));
+	char *big = malloc(PAYLOAD + 1);
+	char id[48];
+	int64_t before;
+
+	memset(big, 'x', PAYLOAD);
+	big[PAYLOAD] = '\0';
+	store_close(f->st);
+	f->cfg.background_checkpoint = true;
+	assert_int_equal(store_open(&f->cfg, &f->st), 0);
+	before = file_bytes(f->t.db);
+	for (int k = 0; k < ROUNDS; k++) {
+		for (int i = 0; i < N; i++) {
+			snprintf(id, sizeof(id), "ck-%d-%d", k, i);
+			trec_set(&t[i], "acct", id, 1, T0_S - 10);
+			t[i].r.payload = big;
+			t[i].r.payload_len = PAYLOAD;
+			r[i] = t[i].r;
+		}
+		assert_int_equal(store_append(f->st, r, N), 0);
+	}
+	/* The thread runs on its own: give it up to 10 s. */
+	for (int i = 0; i < 200 && file_bytes(f->t.db) < before + (4 << 20);
+	    i++)
+		nanosleep(&(struct timespec){ .tv_nsec = 50000000 }, NULL);
+	assert_true(file_bytes(f->t.db) >= before + (4 << 20));
+	free(big);
+	free(r);
+	free(t);
+}
+
 int
 main(void)
 {
@@ -891,6 +945,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_key_collisions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mark_dead_each, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_background_checkpoint, setup,
+		    teardown),
 	};
 
 	test_deadline(60);
