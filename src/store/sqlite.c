@@ -57,8 +57,8 @@ enum durability { SYNC_UNSET = 0, DURABLE, RELAXED };
 #define CKPT_DURABLE_PAGES	8000
 /*
  * With a background checkpointer (store_config.background_checkpoint) a
- * durable commit only wakes it, from this many pages on; it checkpoints
- * inline only past the last bound, should the checkpointer fall behind.
+ * commit only wakes it, from this many pages on; it checkpoints inline
+ * only past the last bound, should the checkpointer fall behind.
  */
 #define CKPT_WAKE_PAGES		1000
 #define CKPT_INLINE_PAGES	64000
@@ -647,10 +647,11 @@ static int
 wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct sq *s = arg;
-	int inline_at = s->sync == RELAXED ? CKPT_RELAXED_PAGES :
-	    s->ckpt ? CKPT_INLINE_PAGES : CKPT_DURABLE_PAGES;
+	int inline_at = s->ckpt ? CKPT_INLINE_PAGES : s->sync == RELAXED ?
+	    CKPT_RELAXED_PAGES : CKPT_DURABLE_PAGES;
 
-	if (s->ckpt && s->sync != RELAXED && pages >= CKPT_WAKE_PAGES)
+	/* The journal's relaxed prunes are on the ack path too. */
+	if (s->ckpt && pages >= CKPT_WAKE_PAGES)
 		checkpointer_wake(s->ckpt);
 	if (pages >= inline_at)
 		(void)sqlite3_wal_checkpoint_v2(db, name,
