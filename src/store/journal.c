@@ -36,6 +36,7 @@ struct journal {
 	size_t max_queued;
 	int64_t retention_ms;		/* < 0: never prune */
 	int64_t last_prune_ms;
+	bool prune_more;		/* the last prune stopped at its slice */
 	pthread_t thread;
 
 	pthread_mutex_t mu;		/* guards everything below */
@@ -72,6 +73,12 @@ take_batch(struct journal *j, size_t *nrecs)
 }
 
 #define PRUNE_EVERY_MS	60000
+/*
+ * Events one prune may delete: a few ms of the committer's time, which
+ * the commits queued behind it wait for. A larger backlog goes in slices,
+ * one after each commit, instead of in one long stall a minute.
+ */
+#define PRUNE_SLICE	5000
 
 /*
  * Forgets delivered events past the retention, on the committer's own
@@ -83,10 +90,13 @@ maybe_prune(struct journal *j)
 	int64_t now = clock_now_ms(j->st->cfg.clock), count = 0;
 	int rc;
 
-	if (j->retention_ms < 0 || now - j->last_prune_ms < PRUNE_EVERY_MS)
+	if (j->retention_ms < 0 ||
+	    (!j->prune_more && now - j->last_prune_ms < PRUNE_EVERY_MS))
 		return;
 	j->last_prune_ms = now;
-	rc = store_prune_done(j->st, now - j->retention_ms, &count);
+	rc = store_prune_done(j->st, now - j->retention_ms, PRUNE_SLICE,
+	    &count);
+	j->prune_more = rc == 0 && count >= PRUNE_SLICE;
 	if (rc)
 		log_warn("journal: prune failed: %s", store_strerror(rc));
 }

@@ -2135,22 +2135,24 @@ fail:
 
 /*
  * Deletes up to PRUNE_STEP resolved batches that finished before
- * before_ms, with their index entries. *step: how many batches;
- * *count grows by the delivered events among them.
+ * before_ms, with their index entries, stopping once they held `slots`
+ * events. *step: how many batches; *count grows by the delivered events
+ * among them.
  */
 static int
-prune_batches(struct sq *s, int64_t before_ms, int64_t *step, int64_t *count)
+prune_batches(struct sq *s, int64_t before_ms, int64_t slots, int64_t *step,
+	      int64_t *count)
 {
 	sqlite3_stmt *q = stmt(s, S_CK_PRUNE_SELECT);
 	sqlite3_stmt *d1 = stmt(s, S_CK_DELETE), *d2 = stmt(s, S_CK_DATA_DELETE);
-	int rc;
+	int rc = SQLITE_OK;
 
 	*step = 0;
 	if (!q || !d1 || !d2)
 		return SQLITE_ERROR;
 	sqlite3_bind_int64(q, 1, before_ms);
 	sqlite3_bind_int64(q, 2, PRUNE_STEP);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while (slots > 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(q, 0), done = 0;
 		const unsigned char *marks = sqlite3_column_blob(q, 2);
 		size_t nm = (size_t)sqlite3_column_bytes(q, 2);
@@ -2168,6 +2170,7 @@ prune_batches(struct sq *s, int64_t before_ms, int64_t *step, int64_t *count)
 		}
 		acct_delta(s, sqlite3_column_int64(q, 1), 0, -done, 0);
 		*count += done;
+		slots -= (int64_t)nm;
 		(*step)++;
 		/* Deleting the row the scan stands on is safe in SQLite. */
 		sqlite3_bind_int64(d1, 1, id);
@@ -2180,21 +2183,23 @@ prune_batches(struct sq *s, int64_t before_ms, int64_t *step, int64_t *count)
 }
 
 static int
-sq_prune_done(struct store *st, int64_t before_ms, int64_t *count)
+sq_prune_done(struct store *st, int64_t before_ms, int64_t limit,
+	      int64_t *count)
 {
 	struct sq *s = sq_of(st);
 	sqlite3_stmt *q;
-	int64_t step;
+	int64_t step, want;
 	int rc;
 
 	*count = 0;
 	do {
+		want = limit - *count < PRUNE_STEP ? limit - *count : PRUNE_STEP;
 		if ((rc = txn_begin(s, RELAXED)) != SQLITE_OK)
 			return fail(s, rc, "cannot begin prune");
 		if (!(q = stmt(s, S_PRUNE)))
 			return txn_abort(s, SQLITE_ERROR, "cannot prepare prune");
 		sqlite3_bind_int64(q, 1, before_ms);
-		sqlite3_bind_int64(q, 2, PRUNE_STEP);
+		sqlite3_bind_int64(q, 2, want);
 		step = 0;
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 			acct_delta(s, sqlite3_column_int64(q, 0), 0, -1, 0);
@@ -2206,16 +2211,18 @@ sq_prune_done(struct store *st, int64_t before_ms, int64_t *count)
 		if ((rc = txn_commit(s)) != 0)
 			return rc;
 		*count += step;
-	} while (step == PRUNE_STEP);
-	do {
+	} while (step == want && *count < limit);
+	while (*count < limit) {
 		if ((rc = txn_begin(s, RELAXED)) != SQLITE_OK)
 			return fail(s, rc, "cannot begin prune");
-		if ((rc = prune_batches(s, before_ms, &step, count)) !=
-		    SQLITE_OK)
+		if ((rc = prune_batches(s, before_ms, limit - *count, &step,
+		    count)) != SQLITE_OK)
 			return txn_abort(s, rc, "prune failed");
 		if ((rc = txn_commit(s)) != 0)
 			return rc;
-	} while (step == PRUNE_STEP);
+		if (step < PRUNE_STEP)
+			break;
+	}
 	return 0;
 }
 

@@ -192,9 +192,11 @@ store_dead_requeue(struct store *st, const struct store_filter *f,
 }
 
 int
-store_prune_done(struct store *st, int64_t before_ms, int64_t *count)
+store_prune_done(struct store *st, int64_t before_ms, int64_t limit,
+		 int64_t *count)
 {
 	int64_t dummy;
 
-	return st->ops->prune_done(st, before_ms, count ? count : &dummy);
+	return st->ops->prune_done(st, before_ms, limit > 0 ? limit : INT64_MAX,
+	    count ? count : &dummy);
 }

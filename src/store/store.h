@@ -287,11 +287,14 @@ int store_dead_requeue(struct store *st, const struct store_filter *f,
 		       int64_t *count);
 
 /*
- * Deletes DONE rows with done_at < before_ms, in bounded steps so a writer
- * is never blocked for long. Stores how many in *count (may be NULL).
- * After pruning, a re-sent event_id is accepted as new.
+ * Deletes DONE events with done_at < before_ms, in bounded steps so a
+ * writer is never blocked for long, and about `limit` of them at most (0:
+ * all). Stores how many in *count (may be NULL); when that reaches limit,
+ * more may be left: call again. After pruning, a re-sent event_id is
+ * accepted as new.
  */
 __attribute__((warn_unused_result))
-int store_prune_done(struct store *st, int64_t before_ms, int64_t *count);
+int store_prune_done(struct store *st, int64_t before_ms, int64_t limit,
+		     int64_t *count);
 
 #endif

@@ -35,7 +35,8 @@ struct store_ops {
 			 size_t limit, store_dead_fn fn, void *arg);
 	int (*dead_requeue)(struct store *st, const struct store_filter *f,
 			    int64_t *count);
-	int (*prune_done)(struct store *st, int64_t before_ms, int64_t *count);
+	int (*prune_done)(struct store *st, int64_t before_ms, int64_t limit,
+			  int64_t *count);
 };
 
 struct store {

@@ -511,14 +511,14 @@ test_prune(void **state)
 	assert_int_equal(store_mark_done(f->st, ids + 6, 2), 0);
 	assert_int_equal(stats_for(f, "shop")->done, 8);
 
-	assert_int_equal(store_prune_done(f->st, T0_MS + 1, &count), 0);
+	assert_int_equal(store_prune_done(f->st, T0_MS + 1, 0, &count), 0);
 	assert_int_equal(count, 6);
 	assert_int_equal(stats_for(f, "shop")->done, 2);
 	assert_int_equal(stats_for(f, "shop")->pending, 2);
-	assert_int_equal(store_prune_done(f->st, T0_MS + 1, &count), 0);
+	assert_int_equal(store_prune_done(f->st, T0_MS + 1, 0, &count), 0);
 	assert_int_equal(count, 0);
 	/* q-* is not all resolved: nothing of it goes, whatever the time */
-	assert_int_equal(store_prune_done(f->st, T0_MS + 5000, &count), 0);
+	assert_int_equal(store_prune_done(f->st, T0_MS + 5000, 0, &count), 0);
 	assert_int_equal(count, 0);
 
 	/* pruned keys are forgotten; kept ones still dedupe */
@@ -528,6 +528,32 @@ test_prune(void **state)
 	trec_set(&t, "shop", "q-1", 1, T0_S);
 	assert_int_equal(store_append(f->st, &t.r, 1), 0);
 	assert_int_equal(t.r.outcome, STORE_DUPLICATE);
+}
+
+/* A limit stops a prune between batches; the next call takes the rest. */
+static void
+test_prune_in_slices(void **state)
+{
+	struct fx *f = *state;
+	struct store_row *rows;
+	int64_t ids[8], count;
+	char prefix[8];
+
+	for (int b = 0; b < 3; b++) {
+		snprintf(prefix, sizeof(prefix), "s%d", b);
+		append_n(f, "shop", prefix, 8);
+		assert_int_equal(claim(f, "shop", "w", 8, &rows), 8);
+		for (size_t i = 0; i < 8; i++)
+			ids[i] = rows[i].id;
+		assert_int_equal(store_mark_done(f->st, ids, 8), 0);
+	}
+	assert_int_equal(stats_for(f, "shop")->done, 24);
+	assert_int_equal(store_prune_done(f->st, T0_MS + 1, 5, &count), 0);
+	assert_int_equal(count, 8);		/* one whole batch */
+	assert_int_equal(stats_for(f, "shop")->done, 16);
+	assert_int_equal(store_prune_done(f->st, T0_MS + 1, 0, &count), 0);
+	assert_int_equal(count, 16);
+	assert_int_equal(stats_for(f, "shop")->done, 0);
 }
 
 static void
@@ -937,6 +963,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_merge_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_list_and_requeue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_in_slices, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
