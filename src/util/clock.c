@@ -21,7 +21,8 @@ system_now_ms(const struct clock *c)
 static int64_t
 fixed_now_ms(const struct clock *c)
 {
-	return c->fixed_ms;
+	/* A test may move the clock while a thread under test reads it. */
+	return __atomic_load_n(&c->fixed_ms, __ATOMIC_RELAXED);
 }
 
 const struct clock *

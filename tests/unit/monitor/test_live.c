@@ -150,6 +150,13 @@ count_lines(const char *path, const char *needle)
 	return n;
 }
 
+/* The monitor thread reads clk as the test moves it. */
+static void
+advance_clock(int64_t ms)
+{
+	__atomic_store_n(&clk.fixed_ms, clk.fixed_ms + ms, __ATOMIC_RELAXED);
+}
+
 static void
 test_transitions_reach_file_and_webhook_with_retry(void **state)
 {
@@ -163,7 +170,7 @@ test_transitions_reach_file_and_webhook_with_retry(void **state)
 	/* The receiver fails the first attempt: the alert must be retried. */
 	atomic_store(&rx.fail_next, 1);
 	live_with(lm, report_401, NULL);
-	clk.fixed_ms += 60000;
+	advance_clock(60000);
 	live_tick_now(lm);
 	assert_int_equal(count_lines(alerts_path, "\"credentials_invalid\""), 1);
 	assert_int_equal(count_lines(alerts_path, "\"firing\""), 1);
@@ -181,7 +188,7 @@ test_transitions_reach_file_and_webhook_with_retry(void **state)
 	assert_non_null(strstr(rx.last, "\"firing\""));
 	/* A success resolves it: a second line and a second webhook. */
 	live_with(lm, report_ok, NULL);
-	clk.fixed_ms += 60000;
+	advance_clock(60000);
 	live_tick_now(lm);
 	assert_int_equal(count_lines(alerts_path, "\"resolved\""), 1);
 	assert_non_null(strstr(rx.last, "\"resolved\""));
@@ -198,7 +205,7 @@ test_history_survives_restart(void **state)
 
 	(void)state;
 	live_observe(lm, &o);
-	clk.fixed_ms += 60000;
+	advance_clock(60000);
 	live_tick_now(lm);
 	live_stop(lm);		/* saves */
 	assert_int_equal(access(state_path, F_OK), 0);
