@@ -390,7 +390,6 @@ struct checkpointer {
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
 	bool due, stop;
-	uint64_t runs;			/* checkpoints done; for tests */
 };
 
 static struct sq *
@@ -681,7 +680,6 @@ checkpointer_run(void *arg)
 		(void)sqlite3_wal_checkpoint_v2(c->db, NULL,
 		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&c->mu);
-		c->runs++;
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
