@@ -31,7 +31,8 @@ struct journal_config {
 	size_t max_queued;	/* records waiting; beyond: EBUSY; 0: 100000 */
 	/*
 	 * Delivered events are kept this long for idempotency, then pruned
-	 * by the committer (about once a minute, between commits).
+	 * by the committer between commits: about once a minute, or after
+	 * each commit in slices while a backlog lasts.
 	 * 0: JOURNAL_DONE_RETENTION_MS; negative: never prune.
 	 */
 	int64_t done_retention_ms;
