@@ -1228,11 +1228,17 @@ batch_add(struct sq *s, int64_t account_id, const struct chunk_rec *c,
 	return rc;
 }
 
-/* Where a slot stands, and its record when it matches the event. */
+/*
+ * Where a slot stands, and its record when it matches the event; kept so
+ * that marking the slot moved does not read its batch again.
+ */
 struct slot_hit {
 	int64_t slot;
 	enum chunk_mark mark;
 	struct chunk_rec rec;
+	struct chunk_builder *b;	/* this transaction's batch, or NULL */
+	int64_t live;			/* else: the batch's live count */
+	struct buf marks;		/* and its marks (the caller's buffer) */
 };
 
 /*
@@ -1244,26 +1250,22 @@ static int
 slot_match(struct sq *s, int64_t slot, int64_t account_id,
 	   const char *event_id, size_t idlen, struct slot_hit *h)
 {
-	int64_t id = chunk_id_of(slot), acct, live;
+	int64_t id = chunk_id_of(slot), acct;
 	size_t k = chunk_slot_of(slot);
-	struct chunk_builder *b = builder_of(s, id);
-	struct buf marks = BUF_INIT;
 	int rc;
 
 	h->slot = slot;
-	if (b) {
-		if (b->account_id != account_id ||
-		    chunk_builder_get(b, k, &h->rec) < 0)
+	if ((h->b = builder_of(s, id)) != NULL) {
+		if (h->b->account_id != account_id ||
+		    chunk_builder_get(h->b, k, &h->rec) < 0)
 			return SQLITE_DONE;
-		h->mark = (enum chunk_mark)b->marks.data[k];
+		h->mark = (enum chunk_mark)h->b->marks.data[k];
 	} else {
-		rc = chunk_marks_read(s, id, &acct, &live, &marks);
-		if (rc == SQLITE_ROW)
-			h->mark = k < marks.len ? (enum chunk_mark)marks.data[k]
-			    : CHUNK_MOVED;
-		buf_release(&marks);
+		rc = chunk_marks_read(s, id, &acct, &h->live, &h->marks);
 		if (rc != SQLITE_ROW)
 			return rc;
+		h->mark = k < h->marks.len ? (enum chunk_mark)h->marks.data[k]
+		    : CHUNK_MOVED;
 		if (acct != account_id)
 			return SQLITE_DONE;
 		if ((rc = chunk_read_slot(s, id, k, &h->rec)) != SQLITE_OK)
@@ -1275,30 +1277,21 @@ slot_match(struct sq *s, int64_t slot, int64_t account_id,
 	return SQLITE_ROW;
 }
 
-/* Marks one slot of a batch moved; the batch may be this transaction's. */
+/* Marks the slot slot_match() found moved. */
 static int
-slot_mark_moved(struct sq *s, int64_t slot)
+slot_mark_moved(struct sq *s, struct slot_hit *h)
 {
-	int64_t id = chunk_id_of(slot), acct, live;
-	size_t k = chunk_slot_of(slot);
-	struct chunk_builder *b = builder_of(s, id);
-	struct buf marks = BUF_INIT;
-	int rc;
+	size_t k = chunk_slot_of(h->slot);
 
-	if (b) {
-		b->marks.data[k] = CHUNK_MOVED;
+	if (h->b) {
+		h->b->marks.data[k] = CHUNK_MOVED;
 		return SQLITE_OK;
 	}
-	rc = chunk_marks_read(s, id, &acct, &live, &marks);
-	if (rc == SQLITE_ROW && k < marks.len &&
-	    marks.data[k] == CHUNK_LIVE) {
-		marks.data[k] = CHUNK_MOVED;
-		rc = chunk_marks_write(s, id, &marks, live - 1);
-	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-		rc = SQLITE_OK;
-	}
-	buf_release(&marks);
-	return rc;
+	if (h->mark != CHUNK_LIVE)
+		return SQLITE_OK;
+	h->marks.data[k] = CHUNK_MOVED;
+	return chunk_marks_write(s, chunk_id_of(h->slot), &h->marks,
+	    h->live - 1);
 }
 
 /*
@@ -1341,7 +1334,7 @@ slot_supersede(struct sq *s, struct account *ac, struct slot_hit *h,
 		m.payload = copy.data + m.id_len + m.name_len +
 		    (m.order_id ? m.order_len : 0);
 	}
-	rc = slot_mark_moved(s, h->slot);
+	rc = slot_mark_moved(s, h);
 	if (rc == SQLITE_OK)
 		rc = batch_add(s, ac->id, &m, key, r);
 	if (rc == SQLITE_OK)
@@ -1358,25 +1351,26 @@ static int
 append_batched(struct sq *s, struct account *ac, uint64_t key,
 	       struct store_record *r, size_t idlen)
 {
+	struct slot_hit h = { .marks = BUF_INIT };
 	size_t pos = 0;
 	int64_t slot;
+	int rc = SQLITE_DONE;
 
 	while ((slot = slotindex_next(&s->ix, key, &pos)) != 0) {
-		struct slot_hit h;
-		int rc = slot_match(s, slot, ac->id, r->event_id, idlen, &h);
-
+		rc = slot_match(s, slot, ac->id, r->event_id, idlen, &h);
 		if (rc == SQLITE_DONE)
 			continue;
-		if (rc != SQLITE_ROW)
-			return rc;
-		if (h.mark == CHUNK_DONE) {
+		if (rc == SQLITE_ROW && h.mark == CHUNK_DONE) {
 			r->outcome = STORE_DUPLICATE;
-			return SQLITE_ROW;
+		} else if (rc == SQLITE_ROW) {
+			rc = slot_supersede(s, ac, &h, r, key);
+			if (rc == SQLITE_OK)
+				rc = SQLITE_ROW;
 		}
-		rc = slot_supersede(s, ac, &h, r, key);
-		return rc == SQLITE_OK ? SQLITE_ROW : rc;
+		break;
 	}
-	return SQLITE_DONE;
+	buf_release(&h.marks);
+	return rc;
 }
 
 static int
