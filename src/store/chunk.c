@@ -136,6 +136,17 @@ chunk_decode(const void *blob, size_t len, struct chunk_rec *r)
 	return 0;
 }
 
+int
+chunk_extent(uint32_t start, uint32_t end, size_t recs_len, size_t *s,
+	     size_t *e)
+{
+	if (start > end || end > recs_len)
+		return -1;
+	*s = start;
+	*e = end;
+	return 0;
+}
+
 /* The extent of record `slot` given the end offsets and record bytes. */
 static int
 extent(const unsigned char *ends, size_t n, size_t recs_len, size_t slot,
@@ -148,11 +159,7 @@ extent(const unsigned char *ends, size_t n, size_t recs_len, size_t slot,
 	if (slot)
 		memcpy(&s, ends + 4 * (slot - 1), 4);
 	memcpy(&e, ends + 4 * slot, 4);
-	if (s > e || e > recs_len)
-		return -1;
-	*start = s;
-	*end = e;
-	return 0;
+	return chunk_extent(s, e, recs_len, start, end);
 }
 
 int
@@ -168,6 +175,14 @@ chunk_builder_get(const struct chunk_builder *b, size_t slot,
 	return chunk_decode(recs + s, e - s, r);
 }
 
+size_t
+chunk_head_len(uint32_t n, size_t len)
+{
+	size_t head = sizeof(n) + 4 * (size_t)n;
+
+	return n <= CHUNK_MAX_SLOTS && head <= len ? head : 0;
+}
+
 long
 chunk_count(const void *blob, size_t len)
 {
@@ -176,9 +191,7 @@ chunk_count(const void *blob, size_t len)
 	if (len < sizeof(n))
 		return -1;
 	memcpy(&n, blob, sizeof(n));
-	if (n > CHUNK_MAX_SLOTS || sizeof(n) + 4 * (size_t)n > len)
-		return -1;
-	return (long)n;
+	return chunk_head_len(n, len) ? (long)n : -1;
 }
 
 int
@@ -190,7 +203,7 @@ chunk_get(const void *blob, size_t len, size_t slot, struct chunk_rec *r)
 
 	if (n < 0)
 		return -1;
-	head = 4 + 4 * (size_t)n;
+	head = chunk_head_len((uint32_t)n, len);
 	if (extent(p + 4, (size_t)n, len - head, slot, &s, &e) < 0)
 		return -1;
 	return chunk_decode(p + head + s, e - s, r);

@@ -97,6 +97,20 @@ int chunk_builder_get(const struct chunk_builder *b, size_t slot,
 /* The number of records in a batch blob, or -1 when it is damaged. */
 long chunk_count(const void *blob, size_t len);
 
+/*
+ * The bytes before the records in a blob of len bytes that says it holds
+ * n, or 0 when it cannot (for readers that fetch the blob piecewise).
+ */
+size_t chunk_head_len(uint32_t n, size_t len);
+
+/*
+ * The extent [*start, *end) within the records of a record whose end
+ * offset is `end` and whose predecessor's is `start` (0 for slot 0);
+ * -1 when it does not fit in recs_len bytes.
+ */
+int chunk_extent(uint32_t start, uint32_t end, size_t recs_len,
+		 size_t *s, size_t *e);
+
 /* Decodes one record of len bytes; -1 when damaged. */
 int chunk_decode(const void *rec, size_t len, struct chunk_rec *r);
 

@@ -1045,7 +1045,7 @@ chunk_read_slot(struct sq *s, int64_t id, size_t slot, struct chunk_rec *r)
 {
 	sqlite3_blob *b;
 	uint32_t n, ends[2] = { 0, 0 };
-	size_t head;
+	size_t head, start, end;
 	int rc, len;
 
 	rc = sqlite3_blob_open(s->db, "main", "chunk_data", "recs", id, 0, &b);
@@ -1055,9 +1055,8 @@ chunk_read_slot(struct sq *s, int64_t id, size_t slot, struct chunk_rec *r)
 	if ((rc = sqlite3_blob_read(b, &n, 4, 0)) != SQLITE_OK)
 		goto out;
 	rc = SQLITE_CORRUPT;
-	if (slot >= n || n > CHUNK_MAX_SLOTS || (size_t)len < 4 + 4 * (size_t)n)
+	if (slot >= n || !(head = chunk_head_len(n, (size_t)len)))
 		goto out;
-	head = 4 + 4 * (size_t)n;
 	if (slot) {
 		if ((rc = sqlite3_blob_read(b, ends, 8,
 		    (int)(4 + 4 * (slot - 1)))) != SQLITE_OK)
@@ -1066,14 +1065,15 @@ chunk_read_slot(struct sq *s, int64_t id, size_t slot, struct chunk_rec *r)
 		goto out;
 	}
 	rc = SQLITE_CORRUPT;
-	if (ends[0] > ends[1] || head + ends[1] > (size_t)len)
+	if (chunk_extent(ends[0], ends[1], (size_t)len - head, &start,
+	    &end) < 0)
 		goto out;
 	buf_reset(&s->scratch);
-	buf_grow(&s->scratch, ends[1] - ends[0]);
-	if ((rc = sqlite3_blob_read(b, s->scratch.data, (int)(ends[1] - ends[0]),
-	    (int)(head + ends[0]))) != SQLITE_OK)
+	buf_grow(&s->scratch, end - start);
+	if ((rc = sqlite3_blob_read(b, s->scratch.data, (int)(end - start),
+	    (int)(head + start))) != SQLITE_OK)
 		goto out;
-	s->scratch.len = ends[1] - ends[0];
+	s->scratch.len = end - start;
 	rc = chunk_decode(s->scratch.data, s->scratch.len, r) < 0 ?
 	    SQLITE_CORRUPT : SQLITE_OK;
 out:
