@@ -3,9 +3,11 @@
 # of single-event POSTs (wrk, fresh gateway per run, delivery parked) for
 # judging a change on a shared machine; prints each run and the ratio of
 # the medians of requests/s and of gateway CPU per request (new / old).
+# BATCH=100 posts {"events": [...100...]} instead (a request is then 100
+# events).
 set -eu
 OLD=$(cd "$1" && pwd); NEW=$(cd "$2" && pwd)
-ROUNDS=${3:-4}; CONNS=${4:-64}; SECS=${5:-6}
+ROUNDS=${3:-4}; CONNS=${4:-64}; SECS=${5:-6}; BATCH=${BATCH:-1}
 . "$(dirname "$0")/gateway-lib.sh"
 gl_need wrk
 one() { # one BUILD TAG: "rps cpu_us"
@@ -16,7 +18,7 @@ one() { # one BUILD TAG: "rps cpu_us"
 	gl_start_gw "$GL_TMP/gw.ini" "$GL_TMP/gw.log"
 	c0=$(gl_cpu_s "$GW_PID")
 	l=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --timeout 10s -s "$GL_SRC/ingest.lua" \
-	    "$GW_URL/v1/events" -- "$GL_EVENT" 1 "$2" "$GL_KEY" | sed -n 's/^WRK //p')
+	    "$GW_URL/v1/events" -- "$GL_EVENT" "$BATCH" "$2" "$GL_KEY" | sed -n 's/^WRK //p')
 	c1=$(gl_cpu_s "$GW_PID")
 	gl_stop_gw
 	[ "$(gl_kv non2xx "$l")" = 0 ] && [ "$(gl_kv sockerr "$l")" = 0 ] ||
