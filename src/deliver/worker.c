@@ -26,6 +26,7 @@
 #include "util/clock.h"
 #include "util/limits.h"
 #include "util/log.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -917,6 +918,7 @@ run(void *arg)
 {
 	struct deliver *d = arg;
 
+	thread_name("pb-deliver");
 	while (!stopping(d)) {
 		int64_t now = clock_mono_ms(), next = -1, wait;
 		bool woken = take_wake(d);

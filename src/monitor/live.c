@@ -14,6 +14,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -237,6 +238,7 @@ run(void *arg)
 {
 	struct live_monitor *lm = arg;
 
+	thread_name("pb-monitor");
 	for (;;) {
 		int64_t next = (clock_now_ms(lm->cfg.clock) / MONITOR_TICK_MS + 1) *
 		    MONITOR_TICK_MS;

@@ -16,6 +16,7 @@
 #include "store/store_int.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -108,6 +109,7 @@ committer(void *arg)
 	struct store_span *spans = NULL;
 	size_t spans_cap = 0;
 
+	thread_name("pb-commit");
 	for (;;) {
 		struct group *batch, *g, *next;
 		size_t nrecs = 0, ngroups = 0;

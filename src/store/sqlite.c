@@ -27,6 +27,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -664,6 +665,7 @@ checkpointer_run(void *arg)
 {
 	struct checkpointer *c = arg;
 
+	thread_name("pb-checkpoint");
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		while (!c->due && !c->stop)

@@ -23,6 +23,9 @@ check "happy path: each reaches Pinterest" wait_until 10 sh -c \
 	 [ \"\$(curl -s '$FAKE_URL/_event?id=ok-1' | grep -c '\"accepted\":1')\" = 1 ]"
 check "happy path: sent with the bearer token and hashed email" \
 	sh -c "grep -q 'ok-2' '$T_TMP/fake.ndjson' && ! grep -q 'buyer@example.com' '$T_TMP/fake.ndjson'"
+check "threads are named for top -H and perf" sh -c \
+	"cat /proc/$GW_PID/task/*/comm | sort -u | tr '\\n' ' ' |
+	 grep -q 'pb-checkpoint pb-commit pb-deliver pb-monitor'"
 
 # -- idempotent by event_id ---------------------------------------------------
 post "$(ev ok-1)" >/dev/null
