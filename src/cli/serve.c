@@ -178,6 +178,27 @@ health(void *arg, struct buf *out)
 	return rc < 0 ? 503 : 200;
 }
 
+/* The commit-duration histogram, in Prometheus' cumulative form. */
+static void
+journal_commit_metrics(const struct journal_stats *js, struct buf *out)
+{
+	unsigned long long cum = 0;
+
+	buf_adds(out, "# HELP pinbridge_journal_commit_seconds Duration of a "
+	    "group commit, fsync included (what each request in it waited).\n"
+	    "# TYPE pinbridge_journal_commit_seconds histogram\n");
+	for (size_t k = 0; k < JOURNAL_COMMIT_BUCKETS; k++) {
+		cum += js->commit_hist[k];
+		buf_addf(out, "pinbridge_journal_commit_seconds_bucket{le=\"%g\"} "
+		    "%llu\n", journal_commit_bounds_ms[k] / 1000, cum);
+	}
+	cum += js->commit_hist[JOURNAL_COMMIT_BUCKETS];
+	buf_addf(out, "pinbridge_journal_commit_seconds_bucket{le=\"+Inf\"} %llu\n"
+	    "pinbridge_journal_commit_seconds_sum %.6f\n"
+	    "pinbridge_journal_commit_seconds_count %llu\n",
+	    cum, js->commit_seconds, cum);
+}
+
 static void
 metrics(void *arg, struct buf *out)
 {
@@ -203,6 +224,7 @@ metrics(void *arg, struct buf *out)
 	    "# TYPE pinbridge_journal_queued gauge\n"
 	    "pinbridge_journal_queued %zu\n",
 	    js.commits, js.failures, js.records, js.queued);
+	journal_commit_metrics(&js, out);
 	pthread_mutex_lock(&g->stats_lock);
 	if (store_stats(g->stats_store, &a, &ss, &nss) < 0)
 		nss = 0;

@@ -102,6 +102,22 @@ maybe_prune(struct journal *j)
 		log_warn("journal: prune failed: %s", store_strerror(rc));
 }
 
+const double journal_commit_bounds_ms[JOURNAL_COMMIT_BUCKETS] = {
+	0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024,
+};
+
+static void
+count_duration(struct journal_stats *s, int64_t us)
+{
+	size_t k = 0;
+
+	while (k < JOURNAL_COMMIT_BUCKETS &&
+	    (double)us > journal_commit_bounds_ms[k] * 1000)
+		k++;
+	s->commit_hist[k]++;
+	s->commit_seconds += (double)us / 1e6;
+}
+
 static void *
 committer(void *arg)
 {
@@ -113,6 +129,7 @@ committer(void *arg)
 	for (;;) {
 		struct group *batch, *g, *next;
 		size_t nrecs = 0, ngroups = 0;
+		int64_t t0, took_us;
 		int rc;
 
 		pthread_mutex_lock(&j->mu);
@@ -141,13 +158,16 @@ committer(void *arg)
 			spans[ngroups].recs = g->recs;
 			spans[ngroups++].n = g->n;
 		}
+		t0 = clock_mono_us();
 		rc = store_append_spans(j->st, spans, ngroups);
+		took_us = clock_mono_us() - t0;
 		j->st->fail_commits = 0;
 		if (rc)
 			log_warn("journal: commit of %zu records failed: %s",
 				 nrecs, store_strerror(rc));
 
 		pthread_mutex_lock(&j->mu);
+		count_duration(&j->stats, took_us);
 		if (rc) {
 			j->stats.failures++;
 		} else {

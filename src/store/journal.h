@@ -76,12 +76,24 @@ int journal_append_wait(struct journal *j, struct store_record *recs,
  */
 void journal_fail_commits(struct journal *j, int count, int rc);
 
+/*
+ * Commit durations (append, commit and fsync: what every request in the
+ * group waited for) are counted in buckets with these upper bounds in
+ * milliseconds, and one more above the last. A slow or failing disk shows
+ * here before clients time out.
+ */
+#define JOURNAL_COMMIT_BUCKETS	12
+extern const double journal_commit_bounds_ms[JOURNAL_COMMIT_BUCKETS];
+
 /* Counters for /metrics; read without stopping the committer. */
 struct journal_stats {
 	unsigned long long commits;	/* successful transactions */
 	unsigned long long failures;	/* failed transactions */
 	unsigned long long records;	/* records committed */
 	size_t queued;			/* records waiting now */
+	/* Every transaction, failed or not, by duration (not cumulative). */
+	unsigned long long commit_hist[JOURNAL_COMMIT_BUCKETS + 1];
+	double commit_seconds;		/* their total duration */
 };
 
 void journal_get_stats(struct journal *j, struct journal_stats *out);

@@ -54,6 +54,12 @@ post "$(ev retry-1)" >/dev/null
 check "429/503: delivered after retries" wait_until 20 fake_accepted_at_least retry-1 1
 check "429/503: counted as retries" sh -c \
 	"curl -s -H 'Authorization: Bearer admin_test_token' '$GW_URL/metrics' | grep -q 'outcome=\"retried\"} [1-9]'"
+check "metrics: every commit is in the duration histogram" sh -c \
+	"curl -s -H 'Authorization: Bearer admin_test_token' '$GW_URL/metrics' >'$T_TMP/metrics' &&
+	 n=\$(sed -n 's/^pinbridge_journal_commit_seconds_count //p' '$T_TMP/metrics') &&
+	 inf=\$(sed -n 's/^pinbridge_journal_commit_seconds_bucket{le=\"+Inf\"} //p' '$T_TMP/metrics') &&
+	 ok=\$(sed -n 's/^pinbridge_journal_commits_total //p' '$T_TMP/metrics') &&
+	 [ \"\$n\" -gt 0 ] && [ \"\$n\" = \"\$inf\" ] && [ \"\$n\" -ge \"\$ok\" ]"
 
 # -- long outage, then a full drain -------------------------------------------
 fake_ctl down

@@ -76,6 +76,17 @@ pending_after_reopen(struct fx *f, const char *account)
 	return pending < 0 ? 0 : pending;
 }
 
+/* How many commits the duration histogram counted. */
+static unsigned long long
+timed_commits(const struct journal_stats *js)
+{
+	unsigned long long n = 0;
+
+	for (size_t k = 0; k <= JOURNAL_COMMIT_BUCKETS; k++)
+		n += js->commit_hist[k];
+	return n;
+}
+
 static void
 test_append_wait(void **state)
 {
@@ -96,6 +107,8 @@ test_append_wait(void **state)
 	assert_true(js.commits >= 1);
 	assert_int_equal(js.failures, 0);
 	assert_int_equal(js.queued, 0);
+	assert_int_equal(timed_commits(&js), js.commits);
+	assert_true(js.commit_seconds > 0);
 	assert_int_equal(journal_append_wait(f->j, r, 0), STORE_EINVAL);
 	r[0].event_id = "";
 	assert_int_equal(journal_append_wait(f->j, r, 1), STORE_EINVAL);
@@ -235,6 +248,8 @@ test_failed_commit_fails_whole_group(void **state)
 	assert_int_equal(c.last_rc, STORE_EFULL);
 	journal_get_stats(f->j, &js);
 	assert_int_equal(js.failures, 1);
+	/* A failed commit kept its clients waiting too: it is timed. */
+	assert_int_equal(timed_commits(&js), js.commits + js.failures);
 
 	/* Nothing of the failed group is durable; "first" and "after" are. */
 	assert_int_equal(pending_after_reopen(f, "shop"), 2);
