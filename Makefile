@@ -5,6 +5,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+BENCH_BUILD ?= build-bench
 CONFIG     ?= pinbridge.ini
 FUZZ_RUNS    ?= 200000
 FUZZ_SECONDS ?= 300
@@ -76,8 +77,14 @@ fuzz-smoke: fuzz-build
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tools/fuzz-smoke $(FUZZ_BUILD)
 
-bench: build bench-deps
-	@sh bench/run-all $(BUILD)
+# Benchmarks measure the optimised build users deploy, not the -O2 -g
+# development build.
+$(BENCH_BUILD)/build.ninja:
+	meson setup $(BENCH_BUILD) --buildtype=release
+
+bench: deps bench-deps $(BENCH_BUILD)/build.ninja
+	meson compile -C $(BENCH_BUILD)
+	@sh bench/run-all $(BENCH_BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)
