@@ -31,7 +31,7 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-#define SCHEMA_VERSION		3
+#define SCHEMA_VERSION		4
 #define PRUNE_STEP		5000	/* rows deleted per transaction */
 #define MAX_ERROR_BYTES		512
 /* SQLite clamps this to its compiled-in maximum, i.e. "no cap". */
@@ -191,6 +191,17 @@ static const char migrate_v3[] =
 	"CREATE INDEX ck_due ON chunks(account_id, due_ms) WHERE state=0;"
 	"CREATE INDEX ck_done ON chunks(done_at) WHERE state=1;";
 
+/*
+ * v3 -> v4: a batch whose delivery failed as a whole (a timeout, a 5xx, a
+ * 429: every event alike) is rescheduled as a whole: `attempts` counts
+ * those retries for all its slots, on top of each record's own count. In
+ * a long outage that is one row update per batch and retry, where moving
+ * every event to a row of its own cost two inserts and four index
+ * entries each.
+ */
+static const char migrate_v4[] =
+	"ALTER TABLE chunks ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;";
+
 enum stmt_id {
 	S_BEGIN,
 	S_COMMIT,
@@ -225,6 +236,7 @@ enum stmt_id {
 	S_CK_FLUSH,
 	S_CK_DATA,
 	S_CK_MARKS,
+	S_CK_REQUEUE,
 	S_CK_SET_MARKS,
 	S_CK_RECS,
 	S_CK_DUE,
@@ -318,7 +330,7 @@ static const char *const stmt_sql[S_COUNT] = {
 		" marks=?5, state=?4=0, done_at=CASE WHEN ?4=0 THEN ?6 END"
 		" WHERE id=?1",
 	[S_CK_DATA] = "INSERT INTO chunk_data(id, keys, recs) VALUES(?1,?2,?3)",
-	[S_CK_MARKS] = "SELECT account_id, live, marks FROM chunks"
+	[S_CK_MARKS] = "SELECT account_id, live, marks, attempts FROM chunks"
 		" WHERE id=?1",
 	/* A batch with no live slot left is resolved: prunable, unleased. */
 	[S_CK_SET_MARKS] = "UPDATE chunks SET marks=?2, live=?3,"
@@ -331,6 +343,8 @@ static const char *const stmt_sql[S_COUNT] = {
 		" ORDER BY due_ms LIMIT ?3",
 	[S_CK_LEASE] = "UPDATE chunks SET lease_owner=?2, lease_until=?3,"
 		" due_ms=?3 WHERE id=?1",
+	[S_CK_REQUEUE] = "UPDATE chunks SET due_ms=?2, lease_until=0,"
+		" lease_owner=NULL, attempts=attempts+?3 WHERE id=?1 AND state=0",
 	[S_CK_IN_FLIGHT] = "SELECT coalesce(sum(live), 0) FROM chunks"
 		" INDEXED BY ck_due WHERE account_id=?1 AND state=0"
 		" AND due_ms>?2 AND lease_until>?2",
@@ -984,10 +998,14 @@ col_to_buf(sqlite3_stmt *q, int i, struct buf *out)
 		(size_t)sqlite3_column_bytes(q, i));
 }
 
-/* Reads a batch's account, live count and marks (into `marks`). */
+/*
+ * Reads a batch's account, live count, marks (into `marks`) and the
+ * retries it had as a whole, which every record read out of it adds to
+ * its own attempts.
+ */
 static int
 chunk_marks_read(struct sq *s, int64_t id, int64_t *account_id,
-		 int64_t *live, struct buf *marks)
+		 int64_t *live, struct buf *marks, int *attempts)
 {
 	sqlite3_stmt *q = stmt(s, S_CK_MARKS);
 	int rc;
@@ -1000,6 +1018,7 @@ chunk_marks_read(struct sq *s, int64_t id, int64_t *account_id,
 		*account_id = sqlite3_column_int64(q, 0);
 		*live = sqlite3_column_int64(q, 1);
 		col_to_buf(q, 2, marks);
+		*attempts = sqlite3_column_int(q, 3);
 	}
 	sqlite3_reset(q);
 	return rc;
@@ -1254,7 +1273,7 @@ slot_match(struct sq *s, int64_t slot, int64_t account_id,
 {
 	int64_t id = chunk_id_of(slot), acct;
 	size_t k = chunk_slot_of(slot);
-	int rc;
+	int rc, attempts;
 
 	h->slot = slot;
 	if ((h->b = builder_of(s, id)) != NULL) {
@@ -1263,7 +1282,8 @@ slot_match(struct sq *s, int64_t slot, int64_t account_id,
 			return SQLITE_DONE;
 		h->mark = (enum chunk_mark)h->b->marks.data[k];
 	} else {
-		rc = chunk_marks_read(s, id, &acct, &h->live, &h->marks);
+		rc = chunk_marks_read(s, id, &acct, &h->live, &h->marks,
+		    &attempts);
 		if (rc != SQLITE_ROW)
 			return rc;
 		h->mark = k < h->marks.len ? (enum chunk_mark)h->marks.data[k]
@@ -1272,6 +1292,7 @@ slot_match(struct sq *s, int64_t slot, int64_t account_id,
 			return SQLITE_DONE;
 		if ((rc = chunk_read_slot(s, id, k, &h->rec)) != SQLITE_OK)
 			return rc;
+		h->rec.attempts += attempts;
 	}
 	if (h->mark == CHUNK_MOVED || h->rec.id_len != idlen ||
 	    memcmp(h->rec.event_id, event_id, idlen))
@@ -1517,10 +1538,10 @@ claim_batch(struct sq *s, int64_t id, const char *owner, int64_t until,
 	struct chunk_rec c;
 	sqlite3_stmt *u;
 	int64_t acct, live, taken = 0, rowid;
-	int rc;
+	int rc, attempts;
 	long n;
 
-	rc = chunk_marks_read(s, id, &acct, &live, &marks);
+	rc = chunk_marks_read(s, id, &acct, &live, &marks, &attempts);
 	if (rc != SQLITE_ROW || live <= 0 || (*k && *k + (size_t)live > max))
 		goto out;
 	if ((rc = chunk_recs_read(s, id, &s->scratch)) != SQLITE_ROW)
@@ -1534,6 +1555,7 @@ claim_batch(struct sq *s, int64_t id, const char *owner, int64_t until,
 			continue;
 		if (chunk_get(s->scratch.data, s->scratch.len, (size_t)i, &c))
 			goto out;
+		c.attempts += attempts;
 		if (*k < max) {
 			row_from_rec(&v[(*k)++], chunk_slot_handle(id,
 			    (size_t)i), &c, a);
@@ -1669,6 +1691,7 @@ struct open_batch {
 	int64_t id;			/* 0: none open; -1: gone */
 	int64_t account_id;
 	int64_t live;
+	int attempts;			/* the batch's own retries */
 	bool dirty;
 	bool have_recs;			/* s->scratch holds its records */
 	struct buf marks;
@@ -1696,25 +1719,72 @@ batch_open(struct sq *s, struct open_batch *ob, int64_t id)
 	if ((rc = batch_close(s, ob)) != SQLITE_OK)
 		return rc;
 	rc = chunk_marks_read(s, id, &ob->account_id, &ob->live,
-			      &ob->marks);
+			      &ob->marks, &ob->attempts);
 	ob->id = rc == SQLITE_ROW ? id : -1;
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* A whole batch rescheduled: retried (attempts + 1) or released. */
+struct requeue {
+	int64_t due_ms;
+	int attempts;
+};
+
+/*
+ * How many ids from ids[i] on are slots of the open batch, if together
+ * they are exactly its live slots (each once); 0 otherwise.
+ */
+static size_t
+whole_batch_run(const struct open_batch *ob, const int64_t *ids, size_t i,
+		size_t n)
+{
+	uint8_t seen[(CHUNK_MAX_SLOTS + 7) / 8];
+	size_t j;
+
+	memset(seen, 0, sizeof(seen));
+	for (j = i; j < n && ids[j] < 0 && chunk_id_of(-ids[j]) == ob->id;
+	    j++) {
+		size_t k = chunk_slot_of(-ids[j]);
+
+		if (k >= ob->marks.len || k >= CHUNK_MAX_SLOTS ||
+		    ob->marks.data[k] != CHUNK_LIVE || seen[k / 8] & 1 << k % 8)
+			return 0;
+		seen[k / 8] |= (uint8_t)(1 << k % 8);
+	}
+	return (int64_t)(j - i) == ob->live ? j - i : 0;
+}
+
+static int
+batch_requeue(struct sq *s, int64_t id, const struct requeue *rq)
+{
+	sqlite3_stmt *q = stmt(s, S_CK_REQUEUE);
+
+	if (!q)
+		return SQLITE_ERROR;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, rq->due_ms);
+	sqlite3_bind_int(q, 3, rq->attempts);
+	return run(q);
 }
 
 /*
  * Resolves the batched ids (negative) among ids before a mark: a
  * delivered slot is marked done in place (counters dp, dd, dx) and needs
- * nothing more (rid[i] = 0); for any other mark the event moves to a row
- * of its own and rid[i] is that row. Row ids pass through; a slot no
- * longer live (marked before, or superseded) gives 0.
+ * nothing more (rid[i] = 0); so does a whole batch rescheduled by `rq`
+ * (a retry or release of every live slot it has, as one delivery request
+ * produces). Otherwise the event moves to a row of its own and rid[i] is
+ * that row. Row ids pass through; a slot no longer live (marked before,
+ * or superseded) gives 0.
  */
 static int
 resolve_batched(struct sq *s, const int64_t *ids, size_t n, bool done,
-		int64_t dp, int64_t dd, int64_t dx, int64_t *rid)
+		const struct requeue *rq, int64_t dp, int64_t dd, int64_t dx,
+		int64_t *rid)
 {
 	struct open_batch ob;
 	struct chunk_rec c;
 	int rc = SQLITE_OK;
+	size_t run_len;
 
 	memset(&ob, 0, sizeof(ob));
 	buf_init(&ob.marks, 0);
@@ -1727,6 +1797,13 @@ resolve_batched(struct sq *s, const int64_t *ids, size_t n, bool done,
 		if ((rc = batch_open(s, &ob, chunk_id_of(-ids[i]))) !=
 		    SQLITE_OK)
 			break;
+		if (rq && ob.id > 0 && !ob.dirty &&
+		    (run_len = whole_batch_run(&ob, ids, i, n)) > 0) {
+			rc = batch_requeue(s, ob.id, rq);
+			memset(&rid[i], 0, run_len * sizeof(*rid));
+			i += run_len - 1;
+			continue;
+		}
 		if (ob.id < 0 || k >= ob.marks.len ||
 		    ob.marks.data[k] != CHUNK_LIVE)
 			continue;
@@ -1745,6 +1822,7 @@ resolve_batched(struct sq *s, const int64_t *ids, size_t n, bool done,
 				rc = SQLITE_CORRUPT;
 				break;
 			}
+			c.attempts += ob.attempts;
 			rc = move_slot(s, ob.account_id, &c, now_ms(s),
 				       &rid[i]);
 			ob.marks.data[k] = CHUNK_MOVED;
@@ -1767,7 +1845,8 @@ resolve_batched(struct sq *s, const int64_t *ids, size_t n, bool done,
 static int
 mark_rows(struct sq *s, enum stmt_id id, const int64_t *ids, size_t n,
 	  void (*bind)(sqlite3_stmt *q, const void *arg, size_t i),
-	  const void *arg, int64_t dp, int64_t dd, int64_t dx)
+	  const void *arg, const struct requeue *rq, int64_t dp, int64_t dd,
+	  int64_t dx)
 {
 	sqlite3_stmt *q, *sel, *drop = NULL;
 	int64_t *rid;
@@ -1779,7 +1858,7 @@ mark_rows(struct sq *s, enum stmt_id id, const int64_t *ids, size_t n,
 	    (id == S_DONE && !(drop = stmt(s, S_PAYLOAD_DROP))))
 		return txn_abort(s, SQLITE_ERROR, "cannot prepare update");
 	rid = xmalloc(n * sizeof(*rid));
-	rc = resolve_batched(s, ids, n, id == S_DONE, dp, dd, dx, rid);
+	rc = resolve_batched(s, ids, n, id == S_DONE, rq, dp, dd, dx, rid);
 	for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
 		int64_t account_id;
 
@@ -1829,7 +1908,7 @@ sq_mark_done(struct store *st, const int64_t *ids, size_t n)
 	struct sq *s = sq_of(st);
 	int64_t now = now_ms(s);
 
-	return mark_rows(s, S_DONE, ids, n, bind_now, &now, -1, 1, 0);
+	return mark_rows(s, S_DONE, ids, n, bind_now, &now, NULL, -1, 1, 0);
 }
 
 struct retry_arg {
@@ -1865,8 +1944,10 @@ sq_mark_retry(struct store *st, const int64_t *ids, size_t n,
 	      int64_t next_attempt_ms, const char *error)
 {
 	struct retry_arg r = { next_attempt_ms, error, clamp_len(error) };
+	struct requeue rq = { next_attempt_ms, 1 };
 
-	return mark_rows(sq_of(st), S_RETRY, ids, n, bind_retry, &r, 0, 0, 0);
+	return mark_rows(sq_of(st), S_RETRY, ids, n, bind_retry, &r, &rq, 0,
+	    0, 0);
 }
 
 struct dead_arg {
@@ -1897,7 +1978,7 @@ sq_mark_dead_each(struct store *st, const int64_t *ids,
 	struct sq *s = sq_of(st);
 	struct dead_arg d = { now_ms(s), reason, messages, NULL };
 
-	return mark_rows(s, S_DEAD, ids, n, bind_dead, &d, -1, 0, 1);
+	return mark_rows(s, S_DEAD, ids, n, bind_dead, &d, NULL, -1, 0, 1);
 }
 
 static int
@@ -1907,7 +1988,7 @@ sq_mark_dead(struct store *st, const int64_t *ids, size_t n,
 	struct sq *s = sq_of(st);
 	struct dead_arg d = { now_ms(s), reason, NULL, message };
 
-	return mark_rows(s, S_DEAD, ids, n, bind_dead, &d, -1, 0, 1);
+	return mark_rows(s, S_DEAD, ids, n, bind_dead, &d, NULL, -1, 0, 1);
 }
 
 static int
@@ -1915,8 +1996,9 @@ sq_release(struct store *st, const int64_t *ids, size_t n)
 {
 	struct sq *s = sq_of(st);
 	int64_t now = now_ms(s);
+	struct requeue rq = { now, 0 };
 
-	return mark_rows(s, S_RELEASE, ids, n, bind_now, &now, 0, 0, 0);
+	return mark_rows(s, S_RELEASE, ids, n, bind_now, &now, &rq, 0, 0, 0);
 }
 
 /* ---- monitoring and operations -------------------------------------- */
@@ -2352,6 +2434,11 @@ migrate(struct sq *s)
 		rc = sqlite3_exec(s->db, migrate_v3, NULL, NULL, NULL);
 		if (rc != SQLITE_OK)
 			return txn_abort(s, rc, "cannot migrate to schema 3");
+	}
+	if (v <= 3) {
+		rc = sqlite3_exec(s->db, migrate_v4, NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			return txn_abort(s, rc, "cannot migrate to schema 4");
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SCHEMA_VERSION);
 	if ((rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL)) != SQLITE_OK)

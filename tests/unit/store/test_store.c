@@ -382,6 +382,7 @@ struct dead_seen {
 	char message[64];
 	char account[32];
 	int payload_ok;
+	int attempts;			/* of the last one seen */
 };
 
 static int
@@ -396,6 +397,7 @@ collect_dead(void *arg, const struct store_dead *d)
 		 d->message ? d->message : "(null)");
 	snprintf(s->account, sizeof(s->account), "%s", d->account);
 	s->payload_ok = d->payload_len > 0 && d->payload[0] == '{';
+	s->attempts = d->attempts;
 	s->n++;
 	return 0;
 }
@@ -799,6 +801,61 @@ test_mark_dead_each(void **state)
 }
 
 /* The v1 schema as pinbridge 0.x wrote it, for the migration test. */
+/*
+ * A delivery request that failed as a whole reschedules its batch as a
+ * whole: no event moves to a row of its own, the batch counts the retry
+ * for every slot, and what does move out later (a partial retry, a dead
+ * letter) carries the count with it.
+ */
+static void
+test_batch_retried_whole(void **state)
+{
+	struct fx *f = *state;
+	struct store_row *rows;
+	struct dead_seen seen;
+	int64_t ids[5], now = T0_MS;
+
+	append_n(f, "shop", "b", 5);
+	assert_int_equal(claim(f, "shop", "w", 10, &rows), 5);
+	for (int i = 0; i < 5; i++)
+		ids[i] = rows[i].id;
+	for (int round = 1; round <= 2; round++) {
+		assert_int_equal(store_mark_retry(f->st, ids, 5, now + 60000,
+						  "http 503"), 0);
+		assert_int_equal(count_sql(f, "SELECT count(*) FROM events"), 0);
+		assert_int_equal(stats_for(f, "shop")->pending, 5);
+		assert_int_equal(stats_for(f, "shop")->in_flight, 0);
+		f->clk.fixed_ms = now + 59999;
+		assert_int_equal(claim(f, "shop", "w", 10, &rows), 0);
+		f->clk.fixed_ms = now += 60000;
+		assert_int_equal(claim(f, "shop", "w", 10, &rows), 5);
+		for (int i = 0; i < 5; i++) {
+			assert_int_equal(rows[i].id, ids[i]);	/* still batched */
+			assert_int_equal(rows[i].attempts, round);
+		}
+	}
+
+	/* Two of the five retried alone: they move out, attempts 2 + 1. */
+	assert_int_equal(store_mark_retry(f->st, ids, 2, now, "http 400"), 0);
+	assert_int_equal(count_sql(f, "SELECT count(*) FROM events"), 2);
+	assert_int_equal(count_sql(f, "SELECT min(attempts) FROM events"), 3);
+	/* The three left are the batch's whole live set: released in place. */
+	assert_int_equal(store_release(f->st, ids + 2, 3), 0);
+	assert_int_equal(count_sql(f, "SELECT count(*) FROM events"), 2);
+	assert_int_equal(claim(f, "shop", "w", 10, &rows), 5);
+
+	/* A dead letter out of the batch keeps the batch's retries. */
+	assert_int_equal(store_mark_dead(f->st, ids + 4, 1, "expired", NULL),
+			 0);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_dead_list(f->st, NULL, 0, collect_dead, &seen),
+			 0);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.ids[0], "b-4");
+	assert_int_equal(seen.attempts, 2);
+	assert_int_equal(stats_for(f, "shop")->pending, 4);
+}
+
 static const char v1_schema[] =
 	"CREATE TABLE accounts(id INTEGER PRIMARY KEY,"
 	" name TEXT NOT NULL UNIQUE, pending INTEGER NOT NULL DEFAULT 0,"
@@ -861,7 +918,7 @@ test_migrate_v1(void **state)
 	sqlite3_close(db);
 
 	assert_int_equal(store_open(&f->cfg, &f->st), 0);
-	assert_int_equal(count_sql(f, "PRAGMA user_version"), 3);
+	assert_int_equal(count_sql(f, "PRAGMA user_version"), 4);
 	s = stats_for(f, "shop");
 	assert_int_equal(s->pending, 2);
 	assert_int_equal(s->done, 1);
@@ -972,6 +1029,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_disk_full_then_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_collisions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mark_dead_each, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_retried_whole,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_background_checkpoint, setup,
 		    teardown),
