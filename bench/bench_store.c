@@ -2,11 +2,14 @@
  * bench_store.c: throughput of the durable journal and of delivery claims.
  *
  *   bench_store [-d dir] [-s seconds] [-p payload_bytes] [-n claim_rows]
- *               [-r] [-o append|append1|append100|claim] [-t threads]
+ *               [-r] [-o append|append1|append100|claim|retry]
+ *               [-t threads]
  *
  * Appends 1-event and 100-event groups from 1..64 threads through the
  * group-commit journal (each thread waits for its ack, like a client),
- * then claims and marks done a prefilled backlog 1000 rows at a time.
+ * then claims and marks done a prefilled backlog 1000 rows at a time,
+ * then claims and marks for retry a fresh one the same way (a Pinterest
+ * outage: every request fails as a whole).
  * Every run uses a fresh database in a temp dir under -d (default /tmp).
  *
  * -r uses random 32-hex event ids instead of sequential ones: real ids
@@ -16,6 +19,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,8 +193,9 @@ bench_append(const struct opts *o, const char *payload, int group,
 	remove_db(dir, db);
 }
 
+/* Claims a prefilled backlog 1000 at a time and marks it done or retry. */
 static void
-bench_claim(const struct opts *o, const char *payload)
+bench_claim(const struct opts *o, const char *payload, bool retry)
 {
 	struct store_config cfg = { 0 };
 	struct store_record *recs = calloc(1000, sizeof(*recs));
@@ -260,8 +265,10 @@ bench_claim(const struct opts *o, const char *payload)
 			break;
 		for (size_t i = 0; i < n; i++)
 			done[i] = rows[i].id;
-		if (store_mark_done(st, done, n)) {
-			fprintf(stderr, "mark_done failed\n");
+		if (retry ? store_mark_retry(st, done, n,
+		    clock_now_ms(clock_system()) + 3600 * 1000, "http 503") :
+		    store_mark_done(st, done, n)) {
+			fprintf(stderr, "mark failed\n");
 			exit(1);
 		}
 		total += (int64_t)n;
@@ -269,9 +276,11 @@ bench_claim(const struct opts *o, const char *payload)
 	}
 	t1 = clock_mono_us();
 	getrusage(RUSAGE_SELF, &ru);
-	printf("reopen with %d waiting: open+stats+claim %.1f ms\n",
-	       o->claim_rows, reopen_us / 1000.0);
-	printf("claim(1000)+mark_done  %9.0f rows/s  (%lld rows)\n",
+	if (!retry)
+		printf("reopen with %d waiting: open+stats+claim %.1f ms\n",
+		       o->claim_rows, reopen_us / 1000.0);
+	printf("claim(1000)+mark_%-5s %9.0f rows/s  (%lld rows)\n",
+	       retry ? "retry" : "done",
 	       (double)total * 1e6 / (double)(t1 - t0), (long long)total);
 	printf("max RSS %ld KiB\n", ru.ru_maxrss);
 	arena_release(&a);
@@ -302,7 +311,7 @@ main(int argc, char **argv)
 		default:
 			fprintf(stderr, "usage: bench_store [-d dir] [-s seconds]"
 				" [-p payload_bytes] [-n claim_rows] [-r]"
-				" [-o append|append1|append100|claim]"
+				" [-o append|append1|append100|claim|retry]"
 				" [-t threads]\n");
 			return 2;
 		}
@@ -332,7 +341,9 @@ main(int argc, char **argv)
 			bench_append(&o, payload, g ? 100 : 1, o.threads);
 	}
 	if (!o.only || !strcmp(o.only, "claim"))
-		bench_claim(&o, payload);
+		bench_claim(&o, payload, false);
+	if (!o.only || !strcmp(o.only, "retry"))
+		bench_claim(&o, payload, true);
 	free(payload);
 	return 0;
 }
