@@ -208,7 +208,8 @@ test_retry_backoff(void **state)
 	assert_int_equal(claim(f, "shop", "w", 10, &rows), 0);
 	f->clk.fixed_ms = T0_MS + 60000;
 	assert_int_equal(claim(f, "shop", "w", 10, &rows), 1);
-	/* Rescheduled, the event has a row of its own (a new id). */
+	/* Its whole batch was rescheduled: still batched, one attempt. */
+	assert_int_equal(rows[0].id, id);
 	assert_string_equal(rows[0].event_id, "r-0");
 	assert_int_equal(rows[0].attempts, 1);
 	id = rows[0].id;
