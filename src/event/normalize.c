@@ -306,6 +306,14 @@ out_finish(struct out *o, const char **why)
 {
 	if (o->full || o->cap == 0 || o->n >= o->cap)
 		return fail(why, "output buffer too small");
+	/*
+	 * Canonical decomposition can make a value longer (U+0344 is two
+	 * bytes, its NFC form four). A normalized value must be accepted as
+	 * input again, or the same person would hash one way from raw data
+	 * and fail from pre-normalized data.
+	 */
+	if (o->n > PB_MAX_FIELD_BYTES)
+		return fail(why, "too long once normalized");
 	o->p[o->n] = '\0';
 	return (int)o->n;
 }

@@ -7,7 +7,10 @@
  * (cap >= NORM_OUT_MAX is always enough). It returns the length written, or
  * -1 when the value cannot be normalized; then *why (if non-NULL) points at
  * a static, human-readable reason such as "not a recognisable date".
- * An empty or whitespace-only input returns -1 with why "empty".
+ * An empty or whitespace-only input returns -1 with why "empty"; one
+ * longer than PB_MAX_FIELD_BYTES, before or after normalizing, returns
+ * -1 with why "too long" or "too long once normalized". So a normalized
+ * value is always a valid input, and normalizes to itself.
  *
  * None of these hash, allocate on the heap, log, or keep the input.
  */
@@ -20,8 +23,9 @@
 #include "util/limits.h"
 
 /*
- * Room for any normalized value: NFC can double the bytes of a bounded
- * input and lowercasing can add half again (tests check the worst case).
+ * Room for normalizing any bounded input: NFC can double its bytes and
+ * lowercasing add half again before the result is checked against
+ * PB_MAX_FIELD_BYTES.
  */
 #define NORM_OUT_MAX	(PB_MAX_FIELD_BYTES * 4 + 1)
 

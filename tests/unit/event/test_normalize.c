@@ -926,52 +926,59 @@ test_too_long(void **state)
 	cases_run += 4;
 }
 
+/* Writes `count` copies of s (len bytes each) to buf; returns the length. */
+static size_t
+repeat(char *buf, const char *s, size_t len, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		memcpy(buf + i * len, s, len);
+	buf[count * len] = '\0';
+	return count * len;
+}
+
 /*
- * NORM_OUT_MAX is enough for the worst growth: NFC turns U+0958 (3 bytes)
- * into two code points (6 bytes), and lowercasing U+023A (2 bytes) gives
- * U+2C65 (3 bytes).
+ * Normalizing can make a value longer: NFC turns U+0958 (3 bytes) into two
+ * code points (6 bytes), lowercasing U+023A (2 bytes) gives U+2C65 (3
+ * bytes). A result is kept only while it is itself a valid input (at most
+ * PB_MAX_FIELD_BYTES), so that normalizing it again gives it back.
  */
 static void
 test_growth(void **state)
 {
-	char in[PB_MAX_FIELD_BYTES], out[NORM_OUT_MAX], want[NORM_OUT_MAX];
+	char in[NORM_OUT_MAX], out[NORM_OUT_MAX], want[NORM_OUT_MAX];
 	const char *why;
-	size_t n = 0, w = 0;
+	size_t n, w;
 
 	(void)state;
-	while (n + 3 <= sizeof(in)) {
-		memcpy(in + n, "\xE0\xA5\x98", 3);
-		memcpy(want + w, "\xE0\xA4\x95\xE0\xA4\xBC", 6);
-		n += 3;
-		w += 6;
-	}
-	want[w] = '\0';
+	n = repeat(in, "\xE0\xA5\x98", 3, PB_MAX_FIELD_BYTES / 6);
+	w = repeat(want, "\xE0\xA4\x95\xE0\xA4\xBC", 6, PB_MAX_FIELD_BYTES / 6);
 	assert_int_equal(norm_name(in, n, out, sizeof(out), &why), (int)w);
 	assert_string_equal(out, want);
+	assert_int_equal(norm_name(out, w, want, sizeof(want), &why), (int)w);
+	n = repeat(in, "\xE0\xA5\x98", 3, PB_MAX_FIELD_BYTES / 6 + 1);
+	assert_int_equal(norm_name(in, n, out, sizeof(out), &why), -1);
+	assert_string_equal(why, "too long once normalized");
 
-	n = w = 0;
-	while (n + 2 <= sizeof(in)) {
-		memcpy(in + n, "\xC8\xBA", 2);
-		memcpy(want + w, "\xE2\xB1\xA5", 3);
-		n += 2;
-		w += 3;
-	}
-	want[w] = '\0';
+	n = repeat(in, "\xC8\xBA", 2, PB_MAX_FIELD_BYTES / 3);
+	w = repeat(want, "\xE2\xB1\xA5", 3, PB_MAX_FIELD_BYTES / 3);
 	assert_int_equal(norm_city(in, n, out, sizeof(out), &why), (int)w);
 	assert_string_equal(out, want);
+	n = repeat(in, "\xC8\xBA", 2, PB_MAX_FIELD_BYTES / 3 + 1);
+	assert_int_equal(norm_city(in, n, out, sizeof(out), &why), -1);
+	assert_string_equal(why, "too long once normalized");
+
+	/* U+0344 (2 bytes) has no composed form: U+0308 U+0301, 4 bytes. */
+	n = 1 + repeat(in + 1, "\xCD\x84", 2, PB_MAX_FIELD_BYTES / 2 - 1);
+	in[0] = 'a';
+	assert_int_equal(norm_name(in, n, out, sizeof(out), &why), -1);
+	assert_string_equal(why, "too long once normalized");
 
 	/* Ǖ (2 bytes) decomposes to 3 code points before recomposing. */
-	n = w = 0;
-	while (n + 2 <= sizeof(in)) {
-		memcpy(in + n, "\xC7\x95", 2);
-		memcpy(want + w, "\xC7\x96", 2);
-		n += 2;
-		w += 2;
-	}
-	want[w] = '\0';
+	n = repeat(in, "\xC7\x95", 2, PB_MAX_FIELD_BYTES / 2);
+	w = repeat(want, "\xC7\x96", 2, PB_MAX_FIELD_BYTES / 2);
 	assert_int_equal(norm_name(in, n, out, sizeof(out), &why), (int)w);
 	assert_string_equal(out, want);
-	cases_run += 3;
+	cases_run += 8;
 }
 
 /* Small buffers: fail cleanly, never write past cap. */
