@@ -599,6 +599,25 @@ begin_section(struct loader *l, const char *section)
 	return 1;
 }
 
+/*
+ * Whether the section inih reports a key in is the one read_line() began
+ * (inih keeps the spaces inside the brackets; read_line() trims them).
+ * They differ only when the two read a header line differently, e.g. one
+ * with a NUL byte in it.
+ */
+static bool
+same_section(const char *reported, const char *begun)
+{
+	size_t n;
+
+	while (*reported == ' ')
+		reported++;
+	n = strlen(reported);
+	while (n && reported[n - 1] == ' ')
+		n--;
+	return strlen(begun) == n && !strncmp(reported, begun, n);
+}
+
 static int
 on_entry(void *user, const char *section, const char *key, const char *value)
 {
@@ -608,13 +627,20 @@ on_entry(void *user, const char *section, const char *key, const char *value)
 		return 0;
 	if (!*section)
 		return fail(l, l->line, key, "key outside of any section");
-	if (!strcmp(section, "server"))
+	if (!same_section(section, l->section))
+		return fail(l, l->line, key, "the section header above this "
+		    "key cannot be read; write it on a line of its own as "
+		    "[name]");
+	/* By the section begin_section() took, as it trimmed the name. */
+	if (!strcmp(l->section, "server"))
 		return server_key(l, l->line, key, value);
-	if (!strcmp(section, "delivery"))
+	if (!strcmp(l->section, "delivery"))
 		return delivery_key(l, l->line, key, value);
 	if (l->rules)
 		return rules_key(l, l->line, key, value);
-	return account_key(l, l->line, key, value);
+	if (l->acct)
+		return account_key(l, l->line, key, value);
+	return fail(l, l->line, key, "no section to hold this key");
 }
 
 /*
@@ -626,16 +652,31 @@ static char *
 read_line(char *str, int num, void *stream)
 {
 	struct loader *l = stream;
-	char *r = fgets(str, num, l->f), *p, *end;
+	char *r = fgets(str, num, l->f), *p, *end, *rest;
 	char name[CONFIG_VALUE_MAX];
 
 	if (!r)
 		return r;
 	l->line++;
-	for (p = str; *p == ' ' || *p == '\t'; p++)
+	for (p = str; *p != '\n' && isspace((unsigned char)*p); p++)
 		;
-	if (*p != '[' || l->failed || !(end = strchr(p, ']')))
+	if (*p != '[' || l->failed)
 		return r;
+	/* inih reads an indented line as more of the value above it. */
+	if (p > str) {
+		fail(l, l->line, "section", "a section header must start its "
+		    "line (an indented line continues the value above)");
+		return r;
+	}
+	if (!(end = strchr(p, ']')))
+		return r;
+	for (rest = end + 1; *rest && isspace((unsigned char)*rest); rest++)
+		;
+	if (*rest && *rest != ';' && *rest != '#') {
+		fail(l, l->line, "section", "text after ']' (a comment starts "
+		    "with ';' or '#')");
+		return r;
+	}
 	for (p++; *p == ' '; p++)
 		;
 	while (end > p && end[-1] == ' ')
@@ -700,6 +741,21 @@ validate(struct loader *l)
 	return l->failed ? 0 : 1;
 }
 
+/*
+ * The line of the first NUL byte in f, or 0; rewinds f. C strings end at
+ * a NUL, so inih and read_line() would each read such a line differently.
+ */
+static int
+nul_line(FILE *f)
+{
+	int ch, line = 1;
+
+	while ((ch = getc(f)) != EOF && ch != '\0')
+		line += ch == '\n';
+	rewind(f);
+	return ch == '\0' ? line : 0;
+}
+
 int
 config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
@@ -711,6 +767,12 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	f = fopen(path, "r");
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((r = nul_line(f)) > 0) {
+		fclose(f);
+		snprintf(err, errlen, "%s:%d: contains a NUL byte (is this a "
+		    "text file?)", path, r);
 		return -1;
 	}
 	l.f = f;

@@ -117,6 +117,41 @@ test_full_file(void **state)
 	assert_string_equal(cfg.rules[0].disable, "dedup_rate_low");
 }
 
+/*
+ * Header lines inih and pinbridge's line reader would read differently
+ * are refused with the line, not parsed two ways (the fuzz target found
+ * an account key reaching no account that way).
+ */
+static void
+test_header_lines_read_one_way(void **state)
+{
+	static const char nul[] = "[server]\nlisten = 127.0.0.1:0\0\n";
+	char want[400];
+	FILE *f;
+
+	(void)state;
+	snprintf(want, sizeof(want), "%s:3: [server] section: a section "
+	    "header must start its line", path);
+	assert_err("[server]\nlisten = 127.0.0.1:0\n\r[account \"demo\"]\n"
+	    "ad_account_id = 1\n", want);
+	assert_err("[server]\nlisten = 127.0.0.1:0\n  [account \"a\"]\n"
+	    "ad_account_id = 1\n", want);
+	assert_err("[delivery ]it\nbatch_size = 10\n", "text after ']'");
+	/* Spaces inside the brackets and a comment after them are fine. */
+	assert_int_equal(load("[ delivery ] ; the queue\nbatch_size = 10\n"), 0);
+	assert_int_equal(cfg.batch_size, 10);
+
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(nul, 1, sizeof(nul) - 1, f), sizeof(nul) - 1);
+	fclose(f);
+	config_release(&cfg);
+	config_defaults(&cfg);
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:2: contains a NUL byte", path);
+	assert_non_null(strstr(err, want));
+}
+
 static void
 test_errors_name_file_line_and_key(void **state)
 {
@@ -217,6 +252,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_errors_name_file_line_and_key),
+		cmocka_unit_test(test_header_lines_read_one_way),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_durations_and_cidrs),
 	};
