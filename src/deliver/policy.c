@@ -211,7 +211,10 @@ pin_retry_after_parse(const char *value, int64_t now_ms, int64_t *delay_ms)
 	t = curl_getdate(p, NULL);
 	if (t == (time_t)-1)
 		return -1;
-	*delay_ms = (int64_t)t * 1000 - now_ms;
+	/* Dates far in the future are "a long time" too, without overflow. */
+	if (t > INT64_MAX / 1000)
+		t = INT64_MAX / 1000;
+	*delay_ms = t < 0 ? 0 : (int64_t)t * 1000 - now_ms;
 	if (*delay_ms < 0)
 		*delay_ms = 0;
 	return 0;

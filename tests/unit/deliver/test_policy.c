@@ -216,6 +216,10 @@ test_retry_after(void **state)
 	assert_int_equal(pin_retry_after_parse(NULL, 0, &d), -1);
 	assert_int_equal(pin_retry_after_parse("99999999999999999999", 0, &d), 0);
 	assert_true(d > 0);
+	/* A date curl reads as year 2111111111: long, not an overflow. */
+	assert_int_equal(pin_retry_after_parse(
+	    "Wed, 21 Oct 2111111111 07:28:00 GMT", at, &d), 0);
+	assert_true(d > 0);
 
 	/* Retry-After wins over the backoff, within its cap. */
 	assert_int_equal(pin_policy_retry_delay_ms(&p, 9, 7000, &rng), 7000);
