@@ -602,8 +602,8 @@ begin_section(struct loader *l, const char *section)
 /*
  * Whether the section inih reports a key in is the one read_line() began
  * (inih keeps the spaces inside the brackets; read_line() trims them).
- * They differ only when the two read a header line differently, e.g. one
- * with a NUL byte in it.
+ * They differ only if the two read a header line differently; the rules
+ * in read_line() and nul_line() are there so that they never do.
  */
 static bool
 same_section(const char *reported, const char *begun)
