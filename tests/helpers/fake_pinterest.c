@@ -501,7 +501,7 @@ out:
 /*
  * The events endpoint proper: auth, schema, counting what arrived, then
  * either the forced answer `f` (when not NULL) or per-event verdicts.
- * The body's tree lives in an arena of the calling thread: a fake that
+ * The body's tree lives in an arena for the request: a fake that
  * malloc'd and freed every node cost twice the gateway's CPU per event
  * in the delivery benchmark, which shares the machine's two cores.
  */
@@ -509,15 +509,14 @@ static enum MHD_Result
 handle_events(struct fake_pinterest *fp, struct MHD_Connection *conn,
     struct req *rq, const struct forced *f)
 {
-	static _Thread_local struct arena tree = ARENA_INIT;
+	struct arena tree;
 	enum MHD_Result rc;
 
-	if (!tree.chunk_size)
-		arena_init(&tree, 1 << 20);
+	arena_init(&tree, 1 << 20);
 	json_use_arena(&tree);
 	rc = handle_events_in_arena(fp, conn, rq, f);
 	json_use_arena(NULL);
-	arena_reset(&tree);
+	arena_release(&tree);
 	return rc;
 }
 
