@@ -512,7 +512,7 @@ handle_events(struct fake_pinterest *fp, struct MHD_Connection *conn,
 	struct arena tree;
 	enum MHD_Result rc;
 
-	arena_init(&tree, 1 << 20);
+	arena_init(&tree, 0);
 	json_use_arena(&tree);
 	rc = handle_events_in_arena(fp, conn, rq, f);
 	json_use_arena(NULL);
