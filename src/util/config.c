@@ -600,6 +600,20 @@ begin_section(struct loader *l, const char *section)
 }
 
 /*
+ * The part of [s, *end) without leading and trailing spaces (moving *end
+ * back), as a section name is read from "[ name ]".
+ */
+static const char *
+strip_spaces(const char *s, const char **end)
+{
+	while (s < *end && *s == ' ')
+		s++;
+	while (*end > s && (*end)[-1] == ' ')
+		(*end)--;
+	return s;
+}
+
+/*
  * Whether the section inih reports a key in is the one read_line() began
  * (inih keeps the spaces inside the brackets; read_line() trims them).
  * They differ only if the two read a header line differently; the rules
@@ -608,13 +622,11 @@ begin_section(struct loader *l, const char *section)
 static bool
 same_section(const char *reported, const char *begun)
 {
+	const char *end = reported + strlen(reported);
 	size_t n;
 
-	while (*reported == ' ')
-		reported++;
-	n = strlen(reported);
-	while (n && reported[n - 1] == ' ')
-		n--;
+	reported = strip_spaces(reported, &end);
+	n = (size_t)(end - reported);
 	return strlen(begun) == n && !strncmp(reported, begun, n);
 }
 
@@ -652,7 +664,8 @@ static char *
 read_line(char *str, int num, void *stream)
 {
 	struct loader *l = stream;
-	char *r = fgets(str, num, l->f), *p, *end, *rest;
+	char *r = fgets(str, num, l->f), *end, *rest;
+	const char *p, *name_end;
 	char name[CONFIG_VALUE_MAX];
 
 	if (!r)
@@ -677,16 +690,14 @@ read_line(char *str, int num, void *stream)
 		    "with ';' or '#')");
 		return r;
 	}
-	for (p++; *p == ' '; p++)
-		;
-	while (end > p && end[-1] == ' ')
-		end--;
-	if ((size_t)(end - p) >= sizeof(name)) {
+	name_end = end;
+	p = strip_spaces(p + 1, &name_end);
+	if ((size_t)(name_end - p) >= sizeof(name)) {
 		fail(l, l->line, "section", "name too long");
 		return r;
 	}
-	memcpy(name, p, (size_t)(end - p));
-	name[end - p] = '\0';
+	memcpy(name, p, (size_t)(name_end - p));
+	name[name_end - p] = '\0';
 	begin_section(l, name);
 	return r;
 }
