@@ -17,19 +17,31 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The scratch file, created once; its descriptor stays open. */
+static char scratch_name[64];
+
+static void
+remove_scratch(void)
+{
+	unlink(scratch_name);
+}
+
+/*
+ * The scratch file, created once; its descriptor stays open, and the file
+ * goes when the fuzzer exits.
+ */
 static int
 scratch_fd(char *path, size_t cap)
 {
-	static char name[64];
 	static int fd = -1;
 
 	if (fd < 0) {
-		snprintf(name, sizeof(name), "/tmp/pb-fuzz-config.XXXXXX");
-		if ((fd = mkstemp(name)) < 0)
+		snprintf(scratch_name, sizeof(scratch_name),
+		    "/tmp/pb-fuzz-config.XXXXXX");
+		if ((fd = mkstemp(scratch_name)) < 0)
 			abort();
+		atexit(remove_scratch);
 	}
-	snprintf(path, cap, "%s", name);
+	snprintf(path, cap, "%s", scratch_name);
 	return fd;
 }
 
